@@ -67,3 +67,28 @@ func value(v reflect.Value) any {
 	}
 	return v.Interface()
 }
+
+// JSON converts a plain value (as Native returns) into a form that encodes
+// to JSON and conforms back to its CEL type: durations become "1m30s",
+// timestamps RFC 3339 strings.
+func JSON(v any) any {
+	switch x := v.(type) {
+	case time.Duration:
+		return x.String()
+	case time.Time:
+		return x.Format(time.RFC3339Nano)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = JSON(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = JSON(e)
+		}
+		return out
+	}
+	return v
+}

@@ -1,0 +1,345 @@
+package run_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/snapflow/snapflow/engine/celenv"
+	"github.com/snapflow/snapflow/engine/compile"
+	"github.com/snapflow/snapflow/engine/plan"
+	"github.com/snapflow/snapflow/engine/run"
+	"github.com/snapflow/snapflow/functions"
+	"github.com/snapflow/snapflow/schema/v1alpha1"
+)
+
+// These tests drive the executor with fake, in-memory functions (fakeStep,
+// fakeBlock, fakeFlaky): they touch no cluster, so scheduling behaviour can
+// be asserted exactly.
+
+// calls records what the fake functions did, in order.
+type calls struct {
+	mu  sync.Mutex
+	log []string
+}
+
+func (c *calls) add(s string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.log = append(c.log, s)
+}
+
+func (c *calls) get() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.log...)
+}
+
+func (c *calls) count(prefix string) int {
+	n := 0
+	for _, s := range c.get() {
+		if strings.HasPrefix(s, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+type fakeFn struct {
+	sig functions.Signature
+	run func(ctx context.Context, rt *functions.Runtime, args map[string]any) (map[string]any, error)
+	rec *calls
+}
+
+func (f fakeFn) Signature() functions.Signature { return f.sig }
+func (f fakeFn) Invoke(ctx context.Context, rt *functions.Runtime, args map[string]any) (map[string]any, error) {
+	return f.run(ctx, rt, args)
+}
+func (f fakeFn) Release(_ context.Context, _ *functions.Runtime, key string) error {
+	f.rec.add("release " + key)
+	return nil
+}
+
+// fakeRegistry has:
+//   - fakeStep(name, cleanup?, fail?): records "run <name>", registers a cleanup
+//     keyed by name when cleanup is true, fails permanently when fail is true;
+//     output: echo (name).
+//   - fakeBlock(name): records, then blocks until its context ends.
+//   - fakeFlaky(name, succeedOn): fails until the succeedOn-th call.
+func fakeRegistry(t *testing.T, rec *calls) *functions.Registry {
+	t.Helper()
+	str := func(args map[string]any, k string) string { s, _ := args[k].(string); return s }
+	flaky := map[string]int{}
+	var mu sync.Mutex
+	reg, err := functions.NewRegistry(
+		fakeFn{rec: rec, sig: functions.Signature{Name: "fakeStep", Doc: "fake step",
+			Args: []functions.Arg{
+				{Name: "name", Type: cel.StringType, Required: true, Doc: "label"},
+				{Name: "cleanup", Type: cel.BoolType, Default: false, Doc: "register a cleanup"},
+				{Name: "fail", Type: cel.BoolType, Default: false, Doc: "fail permanently"},
+			},
+			Outputs: []functions.Output{{Name: "echo", Type: cel.StringType, Doc: "the name"}},
+		}, run: func(_ context.Context, rt *functions.Runtime, args map[string]any) (map[string]any, error) {
+			name := str(args, "name")
+			rec.add("run " + name)
+			if args["cleanup"] == true {
+				rt.Cleanup(name)
+			}
+			if args["fail"] == true {
+				return nil, functions.Permanent(fmt.Errorf("%s broke", name))
+			}
+			return map[string]any{"echo": name}, nil
+		}},
+		fakeFn{rec: rec, sig: functions.Signature{Name: "fakeBlock", Doc: "fake blocking step",
+			Args: []functions.Arg{{Name: "name", Type: cel.StringType, Required: true, Doc: "label"}},
+		}, run: func(ctx context.Context, rt *functions.Runtime, args map[string]any) (map[string]any, error) {
+			rec.add("run " + str(args, "name"))
+			rt.Cleanup(str(args, "name"))
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}},
+		fakeFn{rec: rec, sig: functions.Signature{Name: "fakeFlaky", Doc: "fake flaky step",
+			Args: []functions.Arg{
+				{Name: "name", Type: cel.StringType, Required: true, Doc: "label"},
+				{Name: "succeedOn", Type: cel.IntType, Required: true, Doc: "attempt that succeeds"},
+			},
+		}, run: func(_ context.Context, _ *functions.Runtime, args map[string]any) (map[string]any, error) {
+			name := str(args, "name")
+			rec.add("run " + name)
+			mu.Lock()
+			defer mu.Unlock()
+			flaky[name]++
+			if int64(flaky[name]) < args["succeedOn"].(int64) {
+				return nil, fmt.Errorf("%s: transient failure %d", name, flaky[name])
+			}
+			return map[string]any{}, nil
+		}},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
+}
+
+func compileYAML(t *testing.T, reg *functions.Registry, spec string) *plan.Blueprint {
+	t.Helper()
+	c, err := compile.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := "apiVersion: snapflow.dev/v1alpha1\nkind: Blueprint\nmetadata: {name: test}\nspec:\n" + spec
+	p, ds := c.File("test.yaml", []byte(doc))
+	if ds.HasErrors() {
+		t.Fatalf("compile:\n%v", ds.Err())
+	}
+	return p
+}
+
+func inputs() run.Inputs {
+	return run.Inputs{
+		Workload: celenv.Workload{Kind: "Deployment", Name: "app", Namespace: "ns", Replicas: 1},
+		Action:   celenv.Action{Name: "backup", ActionSet: "as1", UID: "uid-1", StartTime: time.Unix(0, 0)},
+	}
+}
+
+func states(s run.State) []string {
+	var out []string
+	for _, p := range s.Phases {
+		out = append(out, fmt.Sprintf("%s=%s", p.Name, p.State))
+	}
+	return out
+}
+
+func runAction(t *testing.T, ctx context.Context, e *run.Executor, bp *plan.Blueprint, resume *run.State) *run.Result {
+	t.Helper()
+	res, err := e.Run(ctx, run.Request{Blueprint: bp, Action: "backup", Inputs: inputs(), Resume: resume})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	return res
+}
+
+func TestRunFakeWhenSkipAndOutputs(t *testing.T) {
+	rec := &calls{}
+	bp := compileYAML(t, fakeRegistry(t, rec), `
+  params:
+    freeze: {type: bool, default: false}
+  actions:
+    backup:
+      phases:
+      - {name: freeze, func: fakeStep, when: params.freeze, args: {name: freeze}}
+      - {name: snap, func: fakeStep, args: {name: snap}}
+      - {name: after, func: fakeStep, args: {name: "after-${{ phases.snap.echo }}"}}
+      outputs:
+        snapped: "${{ phases.snap.echo }}"
+`)
+	res := runAction(t, context.Background(), &run.Executor{}, bp, nil)
+	if res.Outcome != v1alpha1.ActionSetSucceeded || res.Err != nil {
+		t.Fatalf("outcome %s, err %v", res.Outcome, res.Err)
+	}
+	if diff := cmp.Diff([]string{"run snap", "run after-snap"}, rec.get()); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"freeze=Skipped", "snap=Succeeded", "after=Succeeded"}, states(res.State)); diff != "" {
+		t.Errorf("states (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]any{"snapped": "snap"}, res.Artifacts); diff != "" {
+		t.Errorf("artifacts (-want +got):\n%s", diff)
+	}
+}
+
+func TestRunFakePhaseTimeout(t *testing.T) {
+	rec := &calls{}
+	bp := compileYAML(t, fakeRegistry(t, rec), `
+  actions:
+    backup:
+      phases:
+      - {name: stuck, func: fakeBlock, timeout: 50ms, args: {name: stuck}}
+      - {name: never, func: fakeStep, args: {name: never}}
+`)
+	res := runAction(t, context.Background(), &run.Executor{}, bp, nil)
+	if res.Outcome != v1alpha1.ActionSetFailed {
+		t.Fatalf("outcome = %s, want Failed", res.Outcome)
+	}
+	if want := `phase "stuck" (fakeBlock) failed: phase timed out after 50ms`; !strings.Contains(res.Err.Error(), want) {
+		t.Errorf("err = %v, want it to contain %q", res.Err, want)
+	}
+	if diff := cmp.Diff([]string{"run stuck", "release stuck"}, rec.get()); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"stuck=Failed", "never=Pending"}, states(res.State)); diff != "" {
+		t.Errorf("states (-want +got):\n%s", diff)
+	}
+}
+
+func TestRunFakeRetrySucceedsOnThirdAttempt(t *testing.T) {
+	rec := &calls{}
+	bp := compileYAML(t, fakeRegistry(t, rec), `
+  actions:
+    backup:
+      phases:
+      - name: upload
+        func: fakeFlaky
+        retry: {attempts: 3, backoff: {initial: 1ms, max: 2ms}}
+        args: {name: upload, succeedOn: 3}
+`)
+	res := runAction(t, context.Background(), &run.Executor{}, bp, nil)
+	if res.Outcome != v1alpha1.ActionSetSucceeded {
+		t.Fatalf("outcome %s, err %v", res.Outcome, res.Err)
+	}
+	if got := rec.count("run upload"); got != 3 {
+		t.Errorf("calls = %d, want 3", got)
+	}
+	if got := res.State.Phases[0].Attempts; got != 3 {
+		t.Errorf("attempts recorded = %d, want 3", got)
+	}
+}
+
+func TestRunFakeRetryGivesUp(t *testing.T) {
+	rec := &calls{}
+	bp := compileYAML(t, fakeRegistry(t, rec), `
+  actions:
+    backup:
+      phases:
+      - name: upload
+        func: fakeFlaky
+        retry: {attempts: 2, backoff: {initial: 1ms}}
+        args: {name: upload, succeedOn: 5}
+`)
+	res := runAction(t, context.Background(), &run.Executor{}, bp, nil)
+	want := `phase "upload" (fakeFlaky) failed: after 2 attempts: upload: transient failure 2`
+	if res.Outcome != v1alpha1.ActionSetFailed || res.Err == nil || res.Err.Error() != want {
+		t.Fatalf("outcome %s, err %v; want Failed with %q", res.Outcome, res.Err, want)
+	}
+}
+
+func TestRunFakeCleanupsLIFOAndFinallyOnFailure(t *testing.T) {
+	rec := &calls{}
+	bp := compileYAML(t, fakeRegistry(t, rec), `
+  actions:
+    backup:
+      phases:
+      - {name: a, func: fakeStep, args: {name: a, cleanup: true}}
+      - {name: b, func: fakeStep, args: {name: b, cleanup: true}}
+      - {name: c, func: fakeStep, args: {name: c, fail: true}}
+      - {name: d, func: fakeStep, args: {name: d}}
+      finally:
+      - {name: f1, func: fakeStep, args: {name: f1, fail: true}}
+      - {name: f2, func: fakeStep, args: {name: f2}}
+`)
+	res := runAction(t, context.Background(), &run.Executor{}, bp, nil)
+	if res.Outcome != v1alpha1.ActionSetFailed {
+		t.Fatalf("outcome = %s", res.Outcome)
+	}
+	want := []string{"run a", "run b", "run c", "run f1", "run f2", "release b", "release a"}
+	if diff := cmp.Diff(want, rec.get()); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+	for _, msg := range []string{`phase "c" (fakeStep) failed: c broke`, `phase "f1" (fakeStep) failed: f1 broke`} {
+		if !strings.Contains(res.Err.Error(), msg) {
+			t.Errorf("err = %v, want it to contain %q", res.Err, msg)
+		}
+	}
+	if len(res.State.Cleanups) != 0 {
+		t.Errorf("pending cleanups = %v, want none", res.State.Cleanups)
+	}
+}
+
+func TestRunFakeCancelRunsCleanupsAndFinally(t *testing.T) {
+	rec := &calls{}
+	bp := compileYAML(t, fakeRegistry(t, rec), `
+  actions:
+    backup:
+      phases:
+      - {name: a, func: fakeStep, args: {name: a, cleanup: true}}
+      - {name: wait, func: fakeBlock, args: {name: wait}}
+      - {name: never, func: fakeStep, args: {name: never}}
+      finally:
+      - {name: fin, func: fakeStep, args: {name: fin}}
+`)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan *run.Result)
+	go func() { done <- runAction(t, ctx, &run.Executor{}, bp, nil) }()
+	waitFor(t, func() bool { return rec.count("run wait") == 1 })
+	cancel()
+	res := <-done
+	if res.Outcome != v1alpha1.ActionSetCancelled {
+		t.Fatalf("outcome = %s, err %v", res.Outcome, res.Err)
+	}
+	want := []string{"run a", "run wait", "run fin", "release wait", "release a"}
+	if diff := cmp.Diff(want, rec.get()); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+}
+
+func TestRunFakeActionTimeoutFails(t *testing.T) {
+	rec := &calls{}
+	bp := compileYAML(t, fakeRegistry(t, rec), `
+  actions:
+    backup:
+      timeout: 50ms
+      phases:
+      - {name: wait, func: fakeBlock, args: {name: wait}}
+`)
+	res := runAction(t, context.Background(), &run.Executor{}, bp, nil)
+	if res.Outcome != v1alpha1.ActionSetFailed || !strings.Contains(res.Err.Error(), "action timed out after 50ms") {
+		t.Fatalf("outcome %s, err %v; want Failed with the action timeout", res.Outcome, res.Err)
+	}
+}
+
+// waitFor polls cond until it holds or a deadline passes.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(context.Background(), time.Millisecond, 10*time.Second, true,
+		func(context.Context) (bool, error) { return cond(), nil })
+	if err != nil {
+		t.Fatalf("condition not met: %v", err)
+	}
+}

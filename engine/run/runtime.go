@@ -1,0 +1,96 @@
+package run
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"github.com/google/cel-go/cel"
+
+	"github.com/snapflow/snapflow/engine/celenv"
+	"github.com/snapflow/snapflow/engine/plan"
+	"github.com/snapflow/snapflow/functions"
+	"github.com/snapflow/snapflow/schema/v1alpha1"
+)
+
+// runtime is what the function of phase p (at index idx) gets.
+func (r *runner) runtime(idx int, p *plan.Phase) *functions.Runtime {
+	return &functions.Runtime{
+		Names:    functions.NewNames(r.in.Action.ActionSet, r.in.Action.UID, p.Name),
+		Progress: progressFunc(func(pr v1alpha1.Progress) { r.reportProgress(idx, pr) }),
+		Cleanup: func(key string) {
+			r.t.addCleanup(v1alpha1.CleanupRecord{Phase: p.Name, Func: p.Func.Signature().Name, Key: key})
+		},
+		Message: func(msg string) {
+			r.t.update(idx, func(rec *v1alpha1.PhaseStatus) { rec.Message = msg })
+		},
+		Clock: r.e.clock(),
+	}
+}
+
+type progressFunc func(v1alpha1.Progress)
+
+func (f progressFunc) Report(p v1alpha1.Progress) { f(p) }
+
+// reportProgress turns a phase's progress into the action's: each main
+// phase is an equal share, and bytes are the current phase's.
+func (r *runner) reportProgress(phaseIdx int, p v1alpha1.Progress) {
+	if r.e.Progress == nil {
+		return
+	}
+	n := int32(max(len(r.action.Phases), 1))
+	done := int32(min(phaseIdx, len(r.action.Phases)))
+	pct := min(max(p.Percent, 0), 100)
+	r.e.Progress(v1alpha1.Progress{
+		Percent:    min((done*100+pct)/n, 100),
+		BytesDone:  p.BytesDone,
+		BytesTotal: p.BytesTotal,
+	})
+}
+
+// releaseAll runs the pending cleanups, last registered first. Every one is
+// attempted; a failed one stays pending so a later run can retry it.
+func (r *runner) releaseAll(ctx context.Context) error {
+	var errs []error
+	var failed []v1alpha1.CleanupRecord
+	for {
+		c, ok := r.t.popCleanup()
+		if !ok {
+			break
+		}
+		if err := r.release(ctx, c); err != nil {
+			errs = append(errs, fmt.Errorf("cleanup %q of phase %q: %w", c.Key, c.Phase, err))
+			failed = append(failed, c)
+		}
+		if err := r.checkpoint(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for i := len(failed) - 1; i >= 0; i-- {
+		r.t.addCleanup(failed[i])
+	}
+	return errors.Join(errs...)
+}
+
+func (r *runner) release(ctx context.Context, c v1alpha1.CleanupRecord) error {
+	for i, p := range r.action.AllPhases() {
+		if p.Name == c.Phase {
+			return p.Func.Release(ctx, r.runtime(i, p), c.Key)
+		}
+	}
+	return fmt.Errorf("no phase %q in action %q", c.Phase, r.action.Name)
+}
+
+var celDyn = cel.DynType
+
+// jsonValue decodes a checkpointed JSON value, keeping integers as int64.
+func jsonValue(raw []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return celenv.Conform(v, celDyn, nil)
+}
