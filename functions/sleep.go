@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/cel-go/cel"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Sleep waits for a duration, or until the action is cancelled or the phase
@@ -28,7 +29,7 @@ var sleepSignature = Signature{
 
 // SleepArgs are sleep's arguments.
 type SleepArgs struct {
-	Duration time.Duration `json:"duration"`
+	Duration metav1.Duration `json:"duration"`
 }
 
 // SleepOutputs are sleep's outputs.
@@ -37,12 +38,12 @@ type SleepOutputs struct {
 }
 
 func runSleep(ctx context.Context, rt *Runtime, in SleepArgs) (SleepOutputs, error) {
-	if in.Duration < 0 {
-		return SleepOutputs{}, Permanent(fmt.Errorf("duration must not be negative, got %s", in.Duration))
+	if in.Duration.Duration < 0 {
+		return SleepOutputs{}, Permanent(fmt.Errorf("duration must not be negative, got %s", in.Duration.Duration))
 	}
 	start := rt.Clock.Now()
 	select {
-	case <-rt.Clock.After(in.Duration):
+	case <-rt.Clock.After(in.Duration.Duration):
 		return SleepOutputs{Slept: rt.Clock.Since(start).String()}, nil
 	case <-ctx.Done():
 		return SleepOutputs{}, fmt.Errorf("sleep interrupted after %s: %w", rt.Clock.Since(start).Round(time.Millisecond), context.Cause(ctx))

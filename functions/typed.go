@@ -58,8 +58,11 @@ func (t Typed[A, O]) Release(ctx context.Context, rt *Runtime, key string) error
 	return t.Rel(ctx, rt, key)
 }
 
+// decodeStrict decodes args into a struct. Durations and timestamps travel
+// as text ("90s", RFC 3339), so args structs use metav1.Duration and
+// metav1.Time for them.
 func decodeStrict(args map[string]any, into any) error {
-	raw, err := json.Marshal(args)
+	raw, err := json.Marshal(celenv.JSON(args))
 	if err != nil {
 		return err
 	}

@@ -24,8 +24,10 @@ const (
 	// values it cannot see (pods, PVCs, params, outputs). A target with more
 	// than 256 pods or volumes should be split across ActionSets.
 	EstimatedMaxListSize = 256
-	// EstimatedMaxStringSize is the string size the estimator assumes.
-	EstimatedMaxStringSize = 64 * 1024
+	// EstimatedMaxStringSize is the string size the estimator assumes:
+	// Kubernetes names are at most 253 characters, and a blueprint that
+	// builds strings of a few KiB from them is well within it.
+	EstimatedMaxStringSize = 1024
 	// interruptCheckFrequency is how many comprehension iterations run
 	// between checks for cancellation.
 	interruptCheckFrequency = 100

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/checker"
@@ -48,14 +49,7 @@ func (s *Scope) Check(parsed *cel.Ast) (*Program, []Issue) {
 			"estimated cost %d exceeds the limit of %d (lists are assumed to hold up to %d items); simplify the expression",
 			est.Max, PerExpressionCostLimit, EstimatedMaxListSize)}}
 	}
-	prg, err := s.env.Program(ast,
-		cel.CostLimit(PerExpressionCostLimit),
-		cel.InterruptCheckFrequency(interruptCheckFrequency),
-	)
-	if err != nil {
-		return nil, []Issue{{Line: 1, Msg: fmt.Sprintf("cannot plan expression: %v", err)}}
-	}
-	return &Program{prg: prg, typ: ast.OutputType(), src: ast.Source().Content()}, nil
+	return &Program{env: s.env, ast: ast, typ: ast.OutputType(), src: ast.Source().Content()}, nil
 }
 
 // Compile parses and checks expr.
@@ -96,11 +90,31 @@ func (estimator) EstimateCallCost(string, string, *checker.AstNode, []checker.As
 var ErrCostLimit = errors.New("expression exceeded its cost limit")
 
 // Program is a checked expression, ready to evaluate. It is safe for
-// concurrent use.
+// concurrent use. Planning for evaluation is deferred to the first Eval: it
+// is the costliest step of compiling, and most expressions of a blueprint
+// are evaluated in only one of its actions.
 type Program struct {
-	prg cel.Program
+	env *cel.Env
+	ast *cel.Ast
 	typ *cel.Type
 	src string
+
+	once    sync.Once
+	prg     cel.Program
+	planErr error
+}
+
+func (p *Program) plan() (cel.Program, error) {
+	p.once.Do(func() {
+		p.prg, p.planErr = p.env.Program(p.ast,
+			cel.CostLimit(PerExpressionCostLimit),
+			cel.InterruptCheckFrequency(interruptCheckFrequency),
+		)
+		if p.planErr != nil {
+			p.planErr = fmt.Errorf("cannot plan expression: %w", p.planErr)
+		}
+	})
+	return p.prg, p.planErr
 }
 
 // Type is the expression's static type.
@@ -112,7 +126,11 @@ func (p *Program) Source() string { return p.src }
 // Eval evaluates the expression over vars and converts the result to plain
 // Go values (see Native).
 func (p *Program) Eval(ctx context.Context, vars map[string]any) (any, error) {
-	out, _, err := p.prg.ContextEval(ctx, vars)
+	prg, err := p.plan()
+	if err != nil {
+		return nil, err
+	}
+	out, _, err := prg.ContextEval(ctx, vars)
 	if err != nil {
 		if strings.Contains(err.Error(), "cost limit exceeded") {
 			return nil, fmt.Errorf("%w of %d: %s", ErrCostLimit, PerExpressionCostLimit, p.src)

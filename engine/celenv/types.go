@@ -151,6 +151,10 @@ func TypeString(t *cel.Type) string {
 		return "list(" + TypeString(t.Parameters()[0]) + ")"
 	case cel.MapKind:
 		return "map(" + TypeString(t.Parameters()[0]) + ", " + TypeString(t.Parameters()[1]) + ")"
+	case cel.DurationKind:
+		return "duration"
+	case cel.TimestampKind:
+		return "timestamp"
 	}
 	return t.String()
 }

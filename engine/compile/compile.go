@@ -66,7 +66,7 @@ func (c *Compiler) Blueprint(bp *v1alpha1.Blueprint, src *decode.Source) (*plan.
 	}
 	out.Params, r.params = r.compileParams(bp.Spec.Params, out.Objects)
 	if len(bp.Spec.Actions) == 0 {
-		r.errorf(src.Pos("spec"), "spec.actions", "a blueprint needs at least one action")
+		r.errorf(src.Pos("spec.actions"), "spec.actions", "a blueprint needs at least one action")
 	}
 	for _, name := range sortedKeys(bp.Spec.Actions) {
 		if a := r.compileAction(name, bp.Spec.Actions[name], out.Objects); a != nil {

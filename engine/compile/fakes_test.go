@@ -74,6 +74,7 @@ func fakeRegistry(t testing.TB) *functions.Registry {
 			Outputs: []functions.Output{{Name: "exports", Type: cel.ListType(cel.DynType), Doc: "exports"}},
 		}),
 		functions.Log(),
+		functions.Sleep(),
 	)
 	if err != nil {
 		t.Fatal(err)

@@ -82,6 +82,16 @@ func (r *run) compileArg(scope *celenv.Scope, raw []byte, path string, want *cel
 	if val == nil {
 		return nil
 	}
+	if lit, ok := val.(*plan.Literal); ok && !celenv.Assignable(want, lit.T) {
+		// A literal may spell a typed value: "90s" for a duration, an RFC
+		// 3339 string for a timestamp.
+		c, err := celenv.Conform(lit.V, want, nil)
+		if err != nil {
+			r.errorf(r.src.Pos(path), path, "%v", err)
+			return nil
+		}
+		return &plan.Literal{V: c, T: want}
+	}
 	if !celenv.Assignable(want, val.Type()) {
 		r.errorf(r.src.Pos(path), path, "must evaluate to %s but got %s", celenv.TypeString(want), celenv.TypeString(val.Type()))
 		return nil

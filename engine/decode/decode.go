@@ -29,7 +29,7 @@ func Blueprint(file string, data []byte) (*v1alpha1.Blueprint, *Source, diag.Dia
 	var ds diag.Diagnostics
 	root, err := parseOne(data)
 	if err != nil {
-		ds.Add(yamlErrorPos(file, err), "", "%s", yamlErrorMsg(err))
+		ds.Add(src.yamlErrorPos(err), "", "%s", yamlErrorMsg(err))
 		return nil, src, ds
 	}
 	if root == nil {
@@ -41,6 +41,9 @@ func Blueprint(file string, data []byte) (*v1alpha1.Blueprint, *Source, diag.Dia
 	}
 	w := walker{src: src, ds: &ds}
 	tree := w.walk(root, "", reflect.TypeFor[v1alpha1.Blueprint]())
+	if w.nodes > maxNodes {
+		return nil, src, ds // what was dropped would only cause follow-on errors
+	}
 	raw, err := json.Marshal(tree)
 	if err != nil {
 		ds.Add(src.Pos(""), "", "cannot encode document: %v", err)
@@ -88,12 +91,14 @@ func parseOne(data []byte) (*yaml.Node, error) {
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
 
-func yamlErrorPos(file string, err error) diag.Pos {
+// yamlErrorPos is the line a yaml.v3 error names; errors without a line
+// (such as an unexpected end of stream) point at the last line.
+func (s *Source) yamlErrorPos(err error) diag.Pos {
+	line := len(s.lines)
 	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return diag.Pos{File: file, Line: line}
+		line, _ = strconv.Atoi(m[1])
 	}
-	return diag.Pos{File: file}
+	return diag.Pos{File: s.File, Line: min(max(line, 1), len(s.lines))}
 }
 
 func yamlErrorMsg(err error) string {

@@ -17,12 +17,18 @@ import (
 // without end.
 const maxDepth = 64
 
+// maxNodes bounds the values a document expands to, so nested aliases
+// ("billion laughs") cannot make decoding take exponential time. Real
+// blueprints have a few hundred.
+const maxNodes = 100_000
+
 // walker turns a yaml.Node tree into a JSON-ready tree shaped like a Go type,
 // recording each node's position and reporting what does not fit.
 type walker struct {
 	src    *Source
 	ds     *diag.Diagnostics
 	depth  int
+	nodes  int
 	fields map[reflect.Type]map[string]reflect.Type
 }
 
@@ -37,6 +43,12 @@ var jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
 func (w *walker) walk(n *yaml.Node, path string, t reflect.Type) any {
 	if w.depth >= maxDepth {
 		w.report(w.src.nodePos(n), path, "nested more than %d levels deep", maxDepth)
+		return nil
+	}
+	if w.nodes++; w.nodes > maxNodes {
+		if w.nodes == maxNodes+1 {
+			w.report(w.src.nodePos(n), path, "document expands to more than %d values (aliases included)", maxNodes)
+		}
 		return nil
 	}
 	w.depth++

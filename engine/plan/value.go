@@ -33,8 +33,8 @@ type Literal struct {
 }
 
 func (l *Literal) Eval(context.Context, map[string]any) (any, error) { return l.V, nil }
-func (l *Literal) Type() *cel.Type                                 { return l.T }
-func (l *Literal) PhaseRefs() []string                             { return nil }
+func (l *Literal) Type() *cel.Type                                   { return l.T }
+func (l *Literal) PhaseRefs() []string                               { return nil }
 func (l *Literal) String() string {
 	if s, ok := l.V.(string); ok {
 		return strconv.Quote(s)
