@@ -1,20 +1,56 @@
+# snapflow: see README.md. `make test` is what CI runs (through .ci/run).
 GO ?= go
 CONTROLLER_GEN ?= $(GO) tool controller-gen
+BIN := bin
+FUZZTIME ?= 60s
 
-.PHONY: generate verify-generated
+.PHONY: all build test lint bench fuzz generate verify-generated clean
 
-# generate writes the deepcopy functions and the CRDs from the API types in
-# schema/v1alpha1.
-generate:
+all: build
+
+## build: the snapflow binary into bin/
+build:
+	$(GO) build -o $(BIN)/snapflow ./cmd/snapflow
+
+## test: vet, formatting, generated files, every unit test, and the
+## blueprint library linted by the built binary
+test: lint verify-generated
+	$(GO) test -count=1 ./...
+
+## lint: gofmt, go vet, and `snapflow lint` over the blueprint library
+lint: build
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed on:" $$unformatted >&2; exit 1; fi
+	$(GO) vet ./...
+	$(BIN)/snapflow lint blueprints
+
+## bench: benchmarks, each reporting its ratio to a reference run
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## fuzz: fuzz decode and compile for FUZZTIME (default 60s)
+fuzz:
+	$(GO) test ./engine/compile -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME)
+
+JSONSCHEMA := schema/jsonschema/blueprint.schema.json
+
+## generate: deepcopy functions and CRDs from the API types in
+## schema/v1alpha1, and the blueprint JSON Schema from the function registry
+generate: build
 	$(CONTROLLER_GEN) object paths=./schema/...
 	$(CONTROLLER_GEN) crd paths=./schema/... output:crd:artifacts:config=schema/crds
+	$(BIN)/snapflow schema -o $(JSONSCHEMA)
 
-# verify-generated regenerates into a temp dir and diffs it against the files in
-# the tree, so it also works on a clean clone and for untracked files.
-verify-generated:
+## verify-generated: regenerate into a temp dir and diff against the tree
+verify-generated: build
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	$(CONTROLLER_GEN) object paths=./schema/... output:object:dir=$$tmp/v1alpha1 && \
 	$(CONTROLLER_GEN) crd paths=./schema/... output:crd:dir=$$tmp/crds && \
+	$(BIN)/snapflow schema -o $$tmp/blueprint.schema.json && \
 	diff -u schema/v1alpha1/zz_generated.deepcopy.go $$tmp/v1alpha1/zz_generated.deepcopy.go && \
-	diff -ru schema/crds $$tmp/crds || \
+	diff -ru schema/crds $$tmp/crds && \
+	diff -u $(JSONSCHEMA) $$tmp/blueprint.schema.json || \
 	{ echo 'generated files are stale: run make generate' >&2; exit 1; }
+
+clean:
+	rm -rf $(BIN)
