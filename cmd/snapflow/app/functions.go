@@ -53,7 +53,7 @@ func NewCmdFunctions(deps Deps, streams IOStreams) *cobra.Command {
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			return deps.Registry.Names(), cobra.ShellCompDirectiveNoFileComp
 		},
-		RunE:    runE(o),
+		RunE: runE(o),
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: text, markdown or json")
 	return cmd
