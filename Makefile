@@ -33,6 +33,7 @@ fuzz:
 	$(GO) test ./engine/compile -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME)
 
 JSONSCHEMA := schema/jsonschema/blueprint.schema.json
+FUNCTIONS_DOC := functions/README.md
 
 ## generate: deepcopy functions and CRDs from the API types in
 ## schema/v1alpha1, and the blueprint JSON Schema from the function registry
@@ -40,6 +41,7 @@ generate: build
 	$(CONTROLLER_GEN) object paths=./schema/...
 	$(CONTROLLER_GEN) crd paths=./schema/... output:crd:artifacts:config=schema/crds
 	$(BIN)/snapflow schema -o $(JSONSCHEMA)
+	$(BIN)/snapflow functions -o markdown > $(FUNCTIONS_DOC)
 
 ## verify-generated: regenerate into a temp dir and diff against the tree
 verify-generated: build
@@ -47,9 +49,11 @@ verify-generated: build
 	$(CONTROLLER_GEN) object paths=./schema/... output:object:dir=$$tmp/v1alpha1 && \
 	$(CONTROLLER_GEN) crd paths=./schema/... output:crd:dir=$$tmp/crds && \
 	$(BIN)/snapflow schema -o $$tmp/blueprint.schema.json && \
+	$(BIN)/snapflow functions -o markdown > $$tmp/functions.md && \
 	diff -u schema/v1alpha1/zz_generated.deepcopy.go $$tmp/v1alpha1/zz_generated.deepcopy.go && \
 	diff -ru schema/crds $$tmp/crds && \
-	diff -u $(JSONSCHEMA) $$tmp/blueprint.schema.json || \
+	diff -u $(JSONSCHEMA) $$tmp/blueprint.schema.json && \
+	diff -u $(FUNCTIONS_DOC) $$tmp/functions.md || \
 	{ echo 'generated files are stale: run make generate' >&2; exit 1; }
 
 clean:
