@@ -1,0 +1,157 @@
+package csidriver
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/container-storage-interface/spec/lib/go/csi"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// snapshotIDPattern is the shape of the IDs newID("snap") makes; ListSnapshots
+// uses such an ID as its pagination token.
+var snapshotIDPattern = regexp.MustCompile(`^snap-[0-9a-f]{16}$`)
+
+// CreateSnapshot copies the source volume's directory (for a shallow view,
+// the snapshot it shows) to DataDir/snapshots/<id>. The copy is not counted
+// in Stats.BytesCopied: on the storage modelled, snapshots are
+// copy-on-write. The same name and source return the same snapshot.
+func (s *controllerServer) CreateSnapshot(_ context.Context, req *csi.CreateSnapshotRequest) (*csi.CreateSnapshotResponse, error) {
+	name, source := req.GetName(), req.GetSourceVolumeId()
+	switch {
+	case name == "":
+		return nil, status.Error(codes.InvalidArgument, "name is required")
+	case source == "":
+		return nil, status.Error(codes.InvalidArgument, "source volume id is required")
+	}
+	d := s.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if sn := d.st.snapshotByName(name); sn != nil {
+		if sn.SourceVolumeID != source {
+			return nil, status.Errorf(codes.AlreadyExists, "snapshot %q exists as %s of volume %s", name, sn.ID, sn.SourceVolumeID)
+		}
+		return &csi.CreateSnapshotResponse{Snapshot: csiSnapshot(sn)}, nil
+	}
+	v := d.st.Volumes[source]
+	if v == nil {
+		return nil, status.Errorf(codes.NotFound, "source volume %q not found", source)
+	}
+	sn, err := d.takeSnapshot(name, v, "")
+	if err == nil {
+		err = d.commit()
+	}
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	return &csi.CreateSnapshotResponse{Snapshot: csiSnapshot(sn)}, nil
+}
+
+// takeSnapshot copies v's content to a new snapshot and records it; the
+// caller holds d.mu and commits.
+func (d *driver) takeSnapshot(name string, v *volume, groupID string) (*snapshot, error) {
+	sn := &snapshot{ID: newID("snap"), Name: name, SourceVolumeID: v.ID, SizeBytes: v.CapacityBytes, GroupID: groupID, CreatedAt: time.Now().UTC()}
+	if _, err := copyTree(d.contentDir(v), d.snapshotDir(sn.ID)); err != nil {
+		_ = os.RemoveAll(d.snapshotDir(sn.ID))
+		return nil, fmt.Errorf("create snapshot %s: %w", sn.ID, err)
+	}
+	d.st.Snapshots[sn.ID] = sn
+	return sn, nil
+}
+
+// DeleteSnapshot deletes a snapshot. An unknown ID succeeds. While shallow
+// views still show the snapshot, only its record is marked deleted; the
+// data goes with the last view (see reapSnapshot).
+func (s *controllerServer) DeleteSnapshot(_ context.Context, req *csi.DeleteSnapshotRequest) (*csi.DeleteSnapshotResponse, error) {
+	id := req.GetSnapshotId()
+	if id == "" {
+		return nil, status.Error(codes.InvalidArgument, "snapshot id is required")
+	}
+	d := s.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	sn := d.st.liveSnapshot(id)
+	if sn == nil {
+		return &csi.DeleteSnapshotResponse{}, nil
+	}
+	sn.Deleted = true
+	if err := d.reapSnapshot(id); err != nil {
+		sn.Deleted = false // still there; the CO will retry
+		return nil, internalErr(err)
+	}
+	if err := d.commit(); err != nil {
+		return nil, internalErr(err)
+	}
+	return &csi.DeleteSnapshotResponse{}, nil
+}
+
+// reapSnapshot removes the data and record of snapshot id once it is
+// deleted and no shallow view shows it. Callers hold d.mu and commit.
+func (d *driver) reapSnapshot(id string) error {
+	sn := d.st.Snapshots[id]
+	if sn == nil || !sn.Deleted || d.st.views(id) > 0 {
+		return nil
+	}
+	if err := removeData(d.snapshotDir(id)); err != nil {
+		return fmt.Errorf("delete snapshot %s: %w", id, err)
+	}
+	delete(d.st.Snapshots, id)
+	return nil
+}
+
+// ListSnapshots lists live snapshots ordered by ID, filtered by snapshot or
+// source volume ID. next_token is the ID of the first snapshot of the next
+// page, so a page stays correct when snapshots are deleted in between.
+func (s *controllerServer) ListSnapshots(_ context.Context, req *csi.ListSnapshotsRequest) (*csi.ListSnapshotsResponse, error) {
+	token := req.GetStartingToken()
+	switch {
+	case req.GetMaxEntries() < 0:
+		return nil, status.Error(codes.InvalidArgument, "max_entries must not be negative")
+	case token != "" && !snapshotIDPattern.MatchString(token):
+		return nil, status.Errorf(codes.Aborted, "invalid starting token %q", token)
+	}
+	d := s.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var list []*snapshot
+	for _, sn := range d.st.Snapshots {
+		if matchesFilter(sn, req) {
+			list = append(list, sn)
+		}
+	}
+	slices.SortFunc(list, func(a, b *snapshot) int { return strings.Compare(a.ID, b.ID) })
+	start, _ := slices.BinarySearchFunc(list, token, func(sn *snapshot, t string) int { return strings.Compare(sn.ID, t) })
+	list = list[start:]
+	resp := &csi.ListSnapshotsResponse{}
+	if n := int(req.GetMaxEntries()); n > 0 && len(list) > n {
+		resp.NextToken = list[n].ID
+		list = list[:n]
+	}
+	for _, sn := range list {
+		resp.Entries = append(resp.Entries, &csi.ListSnapshotsResponse_Entry{Snapshot: csiSnapshot(sn)})
+	}
+	return resp, nil
+}
+
+func matchesFilter(sn *snapshot, req *csi.ListSnapshotsRequest) bool {
+	id, source := req.GetSnapshotId(), req.GetSourceVolumeId()
+	return !sn.Deleted && (id == "" || sn.ID == id) && (source == "" || sn.SourceVolumeID == source)
+}
+
+func csiSnapshot(sn *snapshot) *csi.Snapshot {
+	return &csi.Snapshot{
+		SnapshotId:      sn.ID,
+		SourceVolumeId:  sn.SourceVolumeID,
+		SizeBytes:       sn.SizeBytes,
+		CreationTime:    timestamppb.New(sn.CreatedAt),
+		ReadyToUse:      true,
+		GroupSnapshotId: sn.GroupID,
+	}
+}
