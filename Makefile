@@ -4,18 +4,40 @@ CONTROLLER_GEN ?= $(GO) tool controller-gen
 BIN := bin
 FUZZTIME ?= 60s
 
-.PHONY: all build test lint bench fuzz generate verify-generated clean
+.PHONY: all build test unit-test e2e lint bench fuzz generate verify-generated clean \
+	cluster-tools cluster-up cluster-down cluster-env
 
 all: build
 
-## build: the snapflow binary into bin/
+## build: the snapflow and snapflow-local binaries into bin/
 build:
 	$(GO) build -o $(BIN)/snapflow ./cmd/snapflow
+	$(GO) build -o $(BIN)/snapflow-local ./cmd/snapflow-local
 
-## test: vet, formatting, generated files, every unit test, and the
-## blueprint library linted by the built binary
-test: lint verify-generated
+## test: vet, formatting, generated files, unit tests, then the end-to-end
+## tests on a real local cluster
+test: lint verify-generated unit-test e2e
+
+unit-test:
 	$(GO) test -count=1 ./...
+
+## e2e: end-to-end tests against a local cluster started by the test binary
+e2e: cluster-tools
+	$(GO) test -count=1 -tags e2e -timeout 20m ./tests/e2e/...
+
+## cluster-tools: build (or find cached) the local cluster's binaries
+cluster-tools:
+	bash tests/cluster/tools/build.sh
+
+## cluster-up / cluster-down / cluster-env: a local cluster for development
+cluster-up: build cluster-tools
+	$(BIN)/snapflow-local up
+
+cluster-down: build
+	$(BIN)/snapflow-local down
+
+cluster-env: build
+	@$(BIN)/snapflow-local env
 
 ## lint: gofmt, go vet, and `snapflow lint` over the blueprint library
 lint: build
