@@ -109,6 +109,9 @@ func TestLocalCluster(t *testing.T) {
 	if out := kubectlFails(t, "exec", "-n", ns, "reader", "--", "sh", "-c", "echo x > /data/x"); out == "" {
 		t.Error("writing to the read-only clone succeeded")
 	}
+	if got := kubectlIn(t, "through stdin\n", "exec", "-i", "-n", ns, "reader", "--", "cat"); got != "through stdin\n" {
+		t.Errorf("kubectl exec -i echoed %q", got)
+	}
 
 	// 7. Deleting the namespace removes the PVCs, the pods and the data.
 	if err := core.Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil {

@@ -52,7 +52,14 @@ func namespace(t *testing.T, name string) string {
 // kubectl runs the cluster's kubectl and returns its standard output.
 func kubectl(t *testing.T, args ...string) string {
 	t.Helper()
+	return kubectlIn(t, "", args...)
+}
+
+// kubectlIn runs kubectl with stdin as its standard input.
+func kubectlIn(t *testing.T, stdin string, args ...string) string {
+	t.Helper()
 	cmd := exec.CommandContext(t.Context(), env.bins.Kubectl, args...)
+	cmd.Stdin = strings.NewReader(stdin)
 	cmd.Env = append(cmd.Environ(), "KUBECONFIG="+env.c.Kubeconfig)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
