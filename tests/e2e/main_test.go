@@ -16,6 +16,7 @@ import (
 
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/snapflow/snapflow/tests/cluster"
@@ -27,7 +28,11 @@ var env struct {
 	bins   cluster.Binaries
 	kube   kubernetes.Interface
 	dyn    dynamic.Interface
+	cfg    *rest.Config
 	failed bool
+	// stopController stops the in-process controller, if a test started
+	// one (see startController).
+	stopController func()
 }
 
 func TestMain(m *testing.M) {
@@ -52,6 +57,9 @@ func run(m *testing.M) int {
 		return 1
 	}
 	code := m.Run()
+	if env.stopController != nil {
+		env.stopController()
+	}
 	if code != 0 {
 		fmt.Fprintln(os.Stderr, "some tests failed; last lines of every component's log:")
 		fmt.Fprintln(os.Stderr, env.c.Logs(40))
@@ -83,9 +91,12 @@ func setup(ctx context.Context, tmp string) error {
 	if err != nil {
 		return err
 	}
+	env.cfg = cfg
 	if env.kube, err = kubernetes.NewForConfig(cfg); err != nil {
 		return err
 	}
-	env.dyn, err = dynamic.NewForConfig(cfg)
-	return err
+	if env.dyn, err = dynamic.NewForConfig(cfg); err != nil {
+		return err
+	}
+	return installCRDs(ctx, env.dyn, filepath.Join("..", "..", "schema", "crds"))
 }

@@ -108,7 +108,7 @@ func paramValue(bp *plan.Blueprint, name, text string) (any, error) {
 			return text, nil
 		}
 	}
-	return parseYAML([]byte(text))
+	return ParseYAML([]byte(text))
 }
 
 // readLocation reads a snapflow Location object; only what expressions may

@@ -52,6 +52,7 @@ func NewCmdRoot(deps Deps, streams IOStreams) *cobra.Command {
 		NewCmdPlan(deps, streams),
 		NewCmdFunctions(deps, streams),
 		NewCmdSchema(deps, streams),
+		NewCmdController(deps, streams),
 	)
 	return root
 }

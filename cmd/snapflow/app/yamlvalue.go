@@ -11,10 +11,10 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// parseYAML decodes one YAML document into JSON-compatible values: nil,
+// ParseYAML decodes one YAML document into JSON-compatible values: nil,
 // bool, int64, float64, string, []any and map[string]any. Timestamps stay
 // strings. An empty document is nil.
-func parseYAML(data []byte) (any, error) {
+func ParseYAML(data []byte) (any, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var v any
 	if err := dec.Decode(&v); err != nil {
@@ -74,7 +74,7 @@ func readYAMLMap(path, what string) (map[string]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, fileError(path, err))
 	}
-	v, err := parseYAML(data)
+	v, err := ParseYAML(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", what, path, err)
 	}

@@ -1,0 +1,118 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/snapflow/snapflow/engine/controller"
+)
+
+const controllerLong = `Run the ActionSet controller.
+
+The controller watches ActionSets, compiles their blueprints (marking each
+Blueprint Valid or not, with every error), resolves the target workload, its
+pods and claims, the Location and the input artifacts, and runs the action:
+phases in order, finally phases and cleanups always. It checkpoints every
+phase into the ActionSet's status, so a restarted controller resumes where
+the last one stopped, and emits an Event per phase. Set spec.cancel: true,
+or delete the ActionSet, to cancel a run; its finally phases still run.
+
+Without --kubeconfig the controller uses the in-cluster configuration of
+its ServiceAccount (see deploy/rbac.yaml).`
+
+// ControllerOptions are the inputs of snapflow controller.
+type ControllerOptions struct {
+	IOStreams
+	deps    Deps
+	context func() context.Context
+
+	Kubeconfig             string
+	Concurrency            int
+	MetricsBindAddress     string
+	HealthProbeBindAddress string
+	LeaderElect            bool
+	LeaderElectNamespace   string
+	Namespaces             []string
+
+	config *rest.Config
+}
+
+// NewCmdController builds snapflow controller.
+func NewCmdController(deps Deps, streams IOStreams) *cobra.Command {
+	o := &ControllerOptions{
+		IOStreams: streams, deps: deps,
+		Concurrency:            controller.DefaultConcurrency,
+		MetricsBindAddress:     ":8080",
+		HealthProbeBindAddress: ":8081",
+	}
+	cmd := &cobra.Command{
+		Use:   "controller",
+		Short: "Run the ActionSet controller",
+		Long:  controllerLong,
+		Args:  usageArgs(cobra.NoArgs),
+		RunE:  runE(o),
+	}
+	o.context = cmd.Context
+	f := cmd.Flags()
+	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file; empty means the in-cluster configuration")
+	f.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "how many actions run at once")
+	f.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, `address that serves metrics; "0" disables them`)
+	f.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", o.HealthProbeBindAddress, `address that serves /healthz and /readyz; "0" disables them`)
+	f.BoolVar(&o.LeaderElect, "leader-elect", false, "elect a leader through a Lease, so that only one replica runs actions")
+	f.StringVar(&o.LeaderElectNamespace, "leader-elect-namespace", "", "namespace of the leader election Lease; empty means the pod's namespace")
+	f.StringSliceVar(&o.Namespaces, "namespaces", nil, "run only the ActionSets of these namespaces (comma-separated); empty means all")
+	return cmd
+}
+
+// Complete loads the cluster configuration.
+func (o *ControllerOptions) Complete(_ []string) error {
+	var err error
+	if o.Kubeconfig != "" {
+		o.config, err = clientcmd.BuildConfigFromFlags("", o.Kubeconfig)
+	} else {
+		o.config, err = rest.InClusterConfig()
+	}
+	if err != nil {
+		return usagef("cluster configuration: %w", err)
+	}
+	return nil
+}
+
+// Validate checks the flags.
+func (o *ControllerOptions) Validate() error {
+	if o.Concurrency < 1 {
+		return usagef("--concurrency must be at least 1, got %d", o.Concurrency)
+	}
+	return nil
+}
+
+// Run runs the controller until the command's context ends.
+func (o *ControllerOptions) Run() error {
+	ctrl.SetLogger(klog.NewKlogr())
+	mgr, err := controller.NewManager(o.config, controller.Options{
+		Registry:                o.deps.Registry,
+		Concurrency:             o.Concurrency,
+		MetricsBindAddress:      o.MetricsBindAddress,
+		HealthProbeBindAddress:  o.HealthProbeBindAddress,
+		LeaderElect:             o.LeaderElect,
+		LeaderElectionNamespace: o.LeaderElectNamespace,
+		Namespaces:              o.Namespaces,
+	})
+	if err != nil {
+		return fmt.Errorf("controller: %w", err)
+	}
+	ctx := o.context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if err := mgr.Start(ctx); err != nil {
+		return fmt.Errorf("controller: %w", err)
+	}
+	return nil
+}

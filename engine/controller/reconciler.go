@@ -1,0 +1,196 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/snapflow/snapflow/engine/celenv"
+	"github.com/snapflow/snapflow/engine/run"
+	"github.com/snapflow/snapflow/schema/v1alpha1"
+)
+
+// Finalizer keeps a deleted ActionSet until its run has been cancelled and
+// has run its finally phases and cleanups.
+const Finalizer = "snapflow.dev/actionset"
+
+// Reconciler reconciles ActionSets.
+type Reconciler struct {
+	client   client.Client // writes; reads of ActionSets come from the cache
+	reader   client.Reader // uncached reads: fresh status, blueprints, pods, claims
+	dynamic  dynamic.Interface
+	mapper   meta.RESTMapper
+	recorder events.EventRecorder
+	clock    clock.WithTicker
+	compiled *compileCache
+	runners  *Runners
+}
+
+var _ reconcile.Reconciler = (*Reconciler)(nil)
+
+// Reconcile brings one ActionSet forward: finalizer, cancel, start or
+// resume its run. A running action is driven by its runner, so nothing is
+// requeued.
+func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	as := &v1alpha1.ActionSet{}
+	if err := r.client.Get(ctx, req.NamespacedName, as); err != nil {
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	if !as.DeletionTimestamp.IsZero() {
+		return reconcile.Result{}, r.finalize(ctx, as)
+	}
+	if controllerutil.AddFinalizer(as, Finalizer) {
+		return reconcile.Result{}, r.client.Update(ctx, as) // the update triggers the next step
+	}
+	if Terminal(as.Status.State) {
+		return reconcile.Result{}, nil
+	}
+	if r.runners.Running(as.UID) {
+		if as.Spec.Cancel {
+			r.runners.Cancel(as.UID)
+		}
+		return reconcile.Result{}, nil
+	}
+	return reconcile.Result{}, r.start(ctx, as, as.Spec.Cancel)
+}
+
+// finalize cancels the run of a deleted ActionSet and, once no run is
+// left, removes the finalizer.
+func (r *Reconciler) finalize(ctx context.Context, as *v1alpha1.ActionSet) error {
+	if !controllerutil.ContainsFinalizer(as, Finalizer) {
+		return nil
+	}
+	if r.runners.Cancel(as.UID) {
+		return nil // the runner enqueues the ActionSet when it is done
+	}
+	fresh := &v1alpha1.ActionSet{}
+	if err := r.reader.Get(ctx, client.ObjectKeyFromObject(as), fresh); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if resumeState(fresh.Status) != nil { // interrupted by a restart: wrap it up
+		return r.start(ctx, fresh, true)
+	}
+	controllerutil.RemoveFinalizer(fresh, Finalizer)
+	if err := r.client.Update(ctx, fresh); err != nil {
+		return fmt.Errorf("remove finalizer: %w", err)
+	}
+	return nil
+}
+
+// start resolves the ActionSet's inputs and launches its run; a Running
+// status is resumed. With cancel the run starts cancelled: only finally
+// phases and cleanups run. Inputs that cannot be resolved fail the
+// ActionSet at once.
+func (r *Reconciler) start(ctx context.Context, as *v1alpha1.ActionSet, cancel bool) error {
+	// The cache may lag behind a run that just ended: read status fresh.
+	fresh := &v1alpha1.ActionSet{}
+	if err := r.reader.Get(ctx, client.ObjectKeyFromObject(as), fresh); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if Terminal(fresh.Status.State) || fresh.UID != as.UID {
+		return nil
+	}
+	if cancel && resumeState(fresh.Status) == nil {
+		return r.fail(ctx, fresh, v1alpha1.ActionSetCancelled, "cancelled before the action started")
+	}
+	rn, err := r.prepare(ctx, fresh)
+	if err != nil {
+		var perm *permanentError
+		if !errors.As(err, &perm) && !apierrors.IsNotFound(err) {
+			return err // transient: retried with backoff
+		}
+		if ferr := r.fail(ctx, fresh, v1alpha1.ActionSetFailed, err.Error()); ferr != nil {
+			return ferr
+		}
+		return reconcile.TerminalError(err)
+	}
+	_, err = r.runners.Launch(fresh, cancel, rn.run)
+	return err
+}
+
+// fail ends an ActionSet that did not run (or cannot go on) with state
+// and msg.
+func (r *Reconciler) fail(ctx context.Context, as *v1alpha1.ActionSet, state v1alpha1.ActionSetState, msg string) error {
+	now := metav1.NewTime(r.clock.Now())
+	var final v1alpha1.ActionSetStatus
+	err := r.updateStatus(ctx, as, func(st *v1alpha1.ActionSetStatus) {
+		st.ObservedGeneration = as.Generation
+		finish(st, state, msg, as.Generation, now)
+		final = *st.DeepCopy()
+	})
+	if err != nil {
+		return err
+	}
+	(&runner{r: r, as: as}).record(endEvent(final))
+	return nil
+}
+
+// permanentError marks inputs that a retry cannot fix.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+func permanent(err error) error { return &permanentError{err: err} }
+
+// prepare resolves everything the run needs: the compiled blueprint, the
+// target, the location, the input artifacts and the params.
+func (r *Reconciler) prepare(ctx context.Context, as *v1alpha1.ActionSet) (*runner, error) {
+	bp, c, err := r.resolveBlueprint(ctx, as)
+	if err != nil {
+		return nil, err
+	}
+	if c.plan == nil {
+		return nil, permanent(fmt.Errorf("blueprint %s/%s is invalid (%d errors):\n%s", bp.Namespace, bp.Name, len(c.errs), strings.Join(c.errs, "\n")))
+	}
+	if _, ok := c.plan.Action(as.Spec.Action); !ok {
+		return nil, permanent(fmt.Errorf("blueprint %s/%s has no action %q", bp.Namespace, bp.Name, as.Spec.Action))
+	}
+	params, err := decodeParams(as.Spec.Params)
+	if err == nil {
+		_, err = run.BindParams(c.plan, params)
+	}
+	if err != nil {
+		return nil, permanent(fmt.Errorf("params: %w", err))
+	}
+	tgt, err := r.resolveTarget(ctx, as)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := r.resolveLocation(ctx, as)
+	if err != nil {
+		return nil, err
+	}
+	artifacts, err := resolveArtifacts(ctx, as.Spec.Artifacts, r.getActionSet(as.Namespace))
+	if err != nil {
+		return nil, permanent(err)
+	}
+	start := r.clock.Now()
+	if as.Status.StartTime != nil {
+		start = as.Status.StartTime.Time
+	}
+	return &runner{r: r, as: as, bpGen: bp.Generation, req: run.Request{
+		Blueprint: c.plan,
+		Action:    as.Spec.Action,
+		Resume:    resumeState(as.Status),
+		Inputs: run.Inputs{
+			Object:    tgt.object,
+			Workload:  tgt.workload,
+			Params:    params,
+			Artifacts: artifacts,
+			Location:  loc,
+			Action:    celenv.Action{Name: as.Spec.Action, ActionSet: as.Name, Namespace: as.Namespace, UID: string(as.UID), StartTime: start},
+		},
+	}}, nil
+}

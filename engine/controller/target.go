@@ -1,0 +1,184 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/snapflow/snapflow/engine/celenv"
+	"github.com/snapflow/snapflow/engine/workload"
+	"github.com/snapflow/snapflow/schema/v1alpha1"
+)
+
+// targetKinds are the kinds an ActionSet may target, with their API group.
+var targetKinds = map[string]string{
+	workload.KindDeployment:            "apps",
+	workload.KindStatefulSet:           "apps",
+	workload.KindDaemonSet:             "apps",
+	workload.KindReplicaSet:            "apps",
+	workload.KindPod:                   "",
+	workload.KindPersistentVolumeClaim: "",
+}
+
+// targetGVR maps an ActionSet's object reference to its resource: the kind
+// must be a supported one and apiVersion, when given, of the kind's group;
+// the mapper resolves the version (preferred when none is given) and the
+// resource name.
+func targetGVR(mapper meta.RESTMapper, ref v1alpha1.ObjectReference) (schema.GroupVersionResource, error) {
+	group, ok := targetKinds[ref.Kind]
+	if !ok {
+		kinds := make([]string, 0, len(targetKinds))
+		for k := range targetKinds {
+			kinds = append(kinds, k)
+		}
+		slices.Sort(kinds)
+		return schema.GroupVersionResource{}, fmt.Errorf("unsupported target kind %q; want one of %s", ref.Kind, strings.Join(kinds, ", "))
+	}
+	var versions []string
+	if ref.APIVersion != "" {
+		gv, err := schema.ParseGroupVersion(ref.APIVersion)
+		if err != nil {
+			return schema.GroupVersionResource{}, fmt.Errorf("target apiVersion %q: %w", ref.APIVersion, err)
+		}
+		if gv.Group != group {
+			return schema.GroupVersionResource{}, fmt.Errorf("target kind %s is in API group %q, not %q", ref.Kind, group, gv.Group)
+		}
+		versions = []string{gv.Version}
+	}
+	m, err := mapper.RESTMapping(schema.GroupKind{Group: group, Kind: ref.Kind}, versions...)
+	if err != nil {
+		return schema.GroupVersionResource{}, fmt.Errorf("map target kind %s: %w", ref.Kind, err)
+	}
+	return m.Resource, nil
+}
+
+// target is the resolved target: as the API returns it, and normalized.
+type target struct {
+	object   map[string]any
+	workload celenv.Workload
+}
+
+// resolveTarget gets the ActionSet's target and normalizes it, with its
+// live pods and claims.
+func (r *Reconciler) resolveTarget(ctx context.Context, as *v1alpha1.ActionSet) (*target, error) {
+	ref := as.Spec.Object
+	if ref.Namespace == "" {
+		ref.Namespace = as.Namespace
+	}
+	gvr, err := targetGVR(r.mapper, ref)
+	if err != nil {
+		return nil, permanent(err)
+	}
+	u, err := r.dynamic.Resource(gvr).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("get target %s %s/%s: %w", ref.Kind, ref.Namespace, ref.Name, err)
+	}
+	w, err := workload.FromObject(u.Object)
+	if err != nil {
+		return nil, permanent(fmt.Errorf("target %s %s/%s: %w", ref.Kind, ref.Namespace, ref.Name, err))
+	}
+	if err := r.enrich(ctx, u, &w); err != nil {
+		return nil, fmt.Errorf("target %s %s/%s: %w", ref.Kind, ref.Namespace, ref.Name, err)
+	}
+	return &target{object: u.Object, workload: w}, nil
+}
+
+// enrich fills in what only the cluster knows: a controller's pods and the
+// details of the claims.
+func (r *Reconciler) enrich(ctx context.Context, u *unstructured.Unstructured, w *celenv.Workload) error {
+	if w.Kind != workload.KindPod && w.Kind != workload.KindPersistentVolumeClaim {
+		sel, found, err := unstructured.NestedFieldCopy(u.Object, "spec", "selector")
+		if err != nil || !found {
+			return fmt.Errorf("read spec.selector: %w", err)
+		}
+		ls := &metav1.LabelSelector{}
+		if err := runtimeConvert(sel, ls); err != nil {
+			return fmt.Errorf("read spec.selector: %w", err)
+		}
+		selector, err := metav1.LabelSelectorAsSelector(ls)
+		if err != nil {
+			return fmt.Errorf("spec.selector: %w", err)
+		}
+		if w.Pods, err = r.pods(ctx, w.Namespace, selector); err != nil {
+			return err
+		}
+	}
+	for i := range w.PVCs {
+		pvc := &corev1.PersistentVolumeClaim{}
+		err := r.reader.Get(ctx, client.ObjectKey{Namespace: w.PVCs[i].Namespace, Name: w.PVCs[i].Name}, pvc)
+		if client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("get claim %s: %w", w.PVCs[i].Name, err)
+		}
+		if err == nil { // a claim not created yet keeps what the template says
+			w.PVCs[i] = pvcInfo(pvc)
+		}
+	}
+	return nil
+}
+
+// pods lists the pods selector matches, running ones first.
+func (r *Reconciler) pods(ctx context.Context, ns string, selector labels.Selector) ([]celenv.Pod, error) {
+	list := &corev1.PodList{}
+	if err := r.reader.List(ctx, list, client.InNamespace(ns), client.MatchingLabelsSelector{Selector: selector}); err != nil {
+		return nil, fmt.Errorf("list pods: %w", err)
+	}
+	out := []celenv.Pod{}
+	for _, p := range list.Items {
+		pod := celenv.Pod{Name: p.Name, Node: p.Spec.NodeName, Phase: string(p.Status.Phase), Containers: []celenv.Container{}}
+		for _, c := range p.Spec.Containers {
+			pod.Containers = append(pod.Containers, celenv.Container{Name: c.Name, Image: c.Image})
+		}
+		out = append(out, pod)
+	}
+	slices.SortStableFunc(out, func(a, b celenv.Pod) int {
+		ar, br := a.Phase == string(corev1.PodRunning), b.Phase == string(corev1.PodRunning)
+		switch {
+		case ar == br:
+			return strings.Compare(a.Name, b.Name)
+		case ar:
+			return -1
+		}
+		return 1
+	})
+	return out, nil
+}
+
+// pvcInfo normalizes a live claim: size from status.capacity when bound,
+// else the request.
+func pvcInfo(pvc *corev1.PersistentVolumeClaim) celenv.PVC {
+	out := celenv.PVC{Name: pvc.Name, Namespace: pvc.Namespace, AccessModes: []string{}, VolumeMode: string(corev1.PersistentVolumeFilesystem)}
+	if pvc.Spec.StorageClassName != nil {
+		out.StorageClass = *pvc.Spec.StorageClassName
+	}
+	if q, ok := pvc.Status.Capacity[corev1.ResourceStorage]; ok {
+		out.Size = q.String()
+	} else if q, ok := pvc.Spec.Resources.Requests[corev1.ResourceStorage]; ok {
+		out.Size = q.String()
+	}
+	for _, m := range pvc.Spec.AccessModes {
+		out.AccessModes = append(out.AccessModes, string(m))
+	}
+	if pvc.Spec.VolumeMode != nil {
+		out.VolumeMode = string(*pvc.Spec.VolumeMode)
+	}
+	return out
+}
+
+// runtimeConvert converts an unstructured value into a typed object.
+func runtimeConvert(v any, into any) error {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return fmt.Errorf("want an object, got %T", v)
+	}
+	return runtime.DefaultUnstructuredConverter.FromUnstructured(m, into)
+}

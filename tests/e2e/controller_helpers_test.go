@@ -1,0 +1,153 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/klog/v2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/yaml"
+
+	"github.com/snapflow/snapflow/engine/controller"
+	"github.com/snapflow/snapflow/schema/v1alpha1"
+)
+
+var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+// installCRDs creates every CRD in dir and waits until each is
+// established.
+func installCRDs(ctx context.Context, dyn dynamic.Interface, dir string) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		return fmt.Errorf("find CRDs in %s: %v", dir, err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		obj := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(data, &obj.Object); err != nil {
+			return fmt.Errorf("read CRD %s: %w", f, err)
+		}
+		if _, err := dyn.Resource(crdGVR).Create(ctx, obj, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("create CRD %s: %w", obj.GetName(), err)
+		}
+		err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			got, err := dyn.Resource(crdGVR).Get(ctx, obj.GetName(), metav1.GetOptions{})
+			if err != nil {
+				return false, nil
+			}
+			conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
+			for _, c := range conds {
+				if m, _ := c.(map[string]any); m["type"] == "Established" && m["status"] == "True" {
+					return true, nil
+				}
+			}
+			return false, nil
+		})
+		if err != nil {
+			return fmt.Errorf("CRD %s not established: %w", obj.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// controllerNamespaces are the namespaces of the controller tests: the
+// in-process controller watches only these, leaving other tests' ActionSets
+// alone.
+var controllerNamespaces = []string{"ctrl-run", "ctrl-invalid", "ctrl-cancel"}
+
+var controllerOnce struct {
+	sync.Once
+	c   client.Client
+	err error
+}
+
+// startController starts the ActionSet controller in this process once,
+// for every test that needs it; TestMain stops it. It returns a client
+// that knows snapflow's kinds.
+func startController(t *testing.T) client.Client {
+	t.Helper()
+	controllerOnce.Do(func() {
+		scheme, err := controller.Scheme()
+		if err != nil {
+			controllerOnce.err = err
+			return
+		}
+		if controllerOnce.c, err = client.New(env.cfg, client.Options{Scheme: scheme}); err != nil {
+			controllerOnce.err = err
+			return
+		}
+		ctrllog.SetLogger(klog.NewKlogr())
+		mgr, err := controller.NewManager(env.cfg, controller.Options{Concurrency: 4, Namespaces: controllerNamespaces})
+		if err != nil {
+			controllerOnce.err = err
+			return
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- mgr.Start(ctx) }()
+		env.stopController = func() {
+			cancel()
+			if err := <-done; err != nil {
+				fmt.Fprintln(os.Stderr, "controller:", err)
+			}
+		}
+	})
+	if controllerOnce.err != nil {
+		t.Fatalf("start controller: %v", controllerOnce.err)
+	}
+	return controllerOnce.c
+}
+
+// blueprint decodes a Blueprint from YAML into ns.
+func blueprint(t *testing.T, ns, src string) *v1alpha1.Blueprint {
+	t.Helper()
+	bp := &v1alpha1.Blueprint{}
+	if err := yaml.UnmarshalStrict([]byte(src), bp); err != nil {
+		t.Fatal(err)
+	}
+	bp.Namespace = ns
+	return bp
+}
+
+// actionSet builds an ActionSet running action of blueprint bp against a
+// PersistentVolumeClaim.
+func actionSet(ns, name, bp, action, claim string) *v1alpha1.ActionSet {
+	return &v1alpha1.ActionSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: v1alpha1.ActionSetSpec{
+			Blueprint: v1alpha1.BlueprintReference{Name: bp},
+			Action:    action,
+			Object:    v1alpha1.ObjectReference{APIVersion: "v1", Kind: "PersistentVolumeClaim", Name: claim},
+		},
+	}
+}
+
+// waitActionSet polls the ActionSet until cond holds and returns it.
+func waitActionSet(t *testing.T, c client.Client, key client.ObjectKey, what string, cond func(*v1alpha1.ActionSet) bool) *v1alpha1.ActionSet {
+	t.Helper()
+	as := &v1alpha1.ActionSet{}
+	eventually(t, fmt.Sprintf("ActionSet %s %s", key, what), func(ctx context.Context) (bool, error) {
+		if err := c.Get(ctx, key, as); err != nil {
+			return false, err
+		}
+		return cond(as), nil
+	})
+	return as
+}
