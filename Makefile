@@ -13,6 +13,7 @@ all: build
 build:
 	$(GO) build -o $(BIN)/snapflow ./cmd/snapflow
 	$(GO) build -o $(BIN)/snapflow-local ./cmd/snapflow-local
+	$(GO) build -o $(BIN)/kubectl-snapflow ./cmd/kubectl-snapflow
 
 ## test: vet, formatting, generated files, unit tests, then the end-to-end
 ## tests on a real local cluster
