@@ -151,7 +151,12 @@ func Setup(mgr manager.Manager, cfg *rest.Config, o Options) error {
 	if err := mgr.Add(runners); err != nil {
 		return fmt.Errorf("add runners: %w", err)
 	}
+	metrics, err := defaultRunMetrics()
+	if err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
 	r := &Reconciler{
+		metrics:  metrics,
 		client:   mgr.GetClient(),
 		reader:   mgr.GetAPIReader(),
 		dynamic:  dyn,

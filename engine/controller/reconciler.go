@@ -35,6 +35,7 @@ type Reconciler struct {
 	clock    clock.WithTicker
 	compiled *compileCache
 	runners  *Runners
+	metrics  *runMetrics // nil: not recorded
 }
 
 var _ reconcile.Reconciler = (*Reconciler)(nil)

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/snapflow/snapflow/engine/plan"
 	"github.com/snapflow/snapflow/engine/run"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
@@ -79,7 +80,17 @@ func (rn *runner) run(ctx context.Context) error {
 	}
 	rn.record(phaseEvents(rn.phases, final.Phases)...)
 	rn.record(endEvent(final))
+	rn.r.metrics.observe(rn.action(), final)
 	return nil
+}
+
+// action is the compiled action this runner runs, nil if unknown.
+func (rn *runner) action() *plan.Action {
+	if rn.req.Blueprint == nil {
+		return nil
+	}
+	a, _ := rn.req.Blueprint.Action(rn.req.Action)
+	return a
 }
 
 // checkpoint is the executor's Checkpoint: it writes the run's state into
