@@ -13,6 +13,7 @@ import (
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/snapflow/snapflow/tests/csidriver"
 )
@@ -32,8 +33,12 @@ func ExampleRun() {
 	done := make(chan error, 1)
 	go func() { done <- csidriver.Run(ctx, cfg, "unix://"+sock) }()
 	defer func() { cancel(); <-done }()
-	for _, err := os.Stat(sock); err != nil; _, err = os.Stat(sock) {
-		time.Sleep(10 * time.Millisecond)
+	var statErr error
+	if err := wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		_, statErr = os.Stat(sock)
+		return statErr == nil, nil
+	}); err != nil {
+		log.Fatalf("no socket at %s after 10s: %v (last stat: %v)", sock, err, statErr)
 	}
 	conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

@@ -2,6 +2,7 @@ package csidriver
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 const mib = 1 << 20
@@ -65,21 +67,29 @@ func startDriver(t *testing.T, dataDir string) *testDriver {
 	return &testDriver{dataDir: dataDir, endpoint: endpoint, conn: conn, ctrl: csi.NewControllerClient(conn), node: csi.NewNodeClient(conn), stop: stop}
 }
 
+// errRunReturned stops waitForSocket's polling when Run returns early.
+var errRunReturned = errors.New("Run returned")
+
 // waitForSocket waits until Run listens, so the first dial succeeds rather
 // than backing off for a second.
 func waitForSocket(t *testing.T, path string, done chan error) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	var runErr error
+	err := wait.PollUntilContextTimeout(context.Background(), 5*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
 		select {
-		case err := <-done:
-			t.Fatalf("Run returned before serving: %v", err)
+		case runErr = <-done:
+			return false, errRunReturned
 		default:
 		}
-		if _, err := os.Stat(path); err == nil {
-			return
-		}
+		_, err := os.Stat(path)
+		return err == nil, nil
+	})
+	if errors.Is(err, errRunReturned) {
+		t.Fatalf("Run returned before serving: %v", runErr)
 	}
-	t.Fatalf("no socket at %s after 10s", path)
+	if err != nil {
+		t.Fatalf("no socket at %s after 10s: %v", path, err)
+	}
 }
 
 // testWriter sends the driver's log lines to t.Log.

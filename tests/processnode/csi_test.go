@@ -12,8 +12,10 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/snapflow/snapflow/tests/csidriver"
@@ -36,19 +38,18 @@ func startDriver(ctx context.Context, t *testing.T) (endpoint, volumeID string) 
 	}
 	defer conn.Close()
 	var resp *csi.CreateVolumeResponse
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		resp, err = csi.NewControllerClient(conn).CreateVolume(ctx, &csi.CreateVolumeRequest{
+	var createErr error
+	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+		resp, createErr = csi.NewControllerClient(conn).CreateVolume(ctx, &csi.CreateVolumeRequest{
 			Name:               "pv1",
 			CapacityRange:      &csi.CapacityRange{RequiredBytes: 1 << 20},
 			VolumeCapabilities: []*csi.VolumeCapability{volumeCapability(testPV("", nil))},
 		})
-		if err == nil {
-			return endpoint, resp.GetVolume().GetVolumeId()
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("CreateVolume: %v", err)
-		}
+		return createErr == nil, nil
+	}); err != nil {
+		t.Fatalf("CreateVolume: %v (%v)", createErr, err)
 	}
+	return endpoint, resp.GetVolume().GetVolumeId()
 }
 
 func testPV(handle string, modes []corev1.PersistentVolumeAccessMode) *corev1.PersistentVolume {
@@ -148,14 +149,13 @@ func TestNodePublishesCSIVolumes(t *testing.T) {
 		t.Errorf("host mount point %s: %d entries (%v), want an empty dir", mnt, len(entries), err)
 	}
 
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		cn, err := client.StorageV1().CSINodes().Get(ctx, "n1", metav1.GetOptions{})
-		if err == nil && len(cn.Spec.Drivers) == 1 && cn.Spec.Drivers[0].Name == testDriver && cn.Spec.Drivers[0].NodeID == "n1" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("CSINode not registered: %+v %v", cn, err)
-		}
+	var cn *storagev1.CSINode
+	var getErr error
+	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 15*time.Second, true, func(ctx context.Context) (bool, error) {
+		cn, getErr = client.StorageV1().CSINodes().Get(ctx, "n1", metav1.GetOptions{})
+		return getErr == nil && len(cn.Spec.Drivers) == 1 && cn.Spec.Drivers[0].Name == testDriver && cn.Spec.Drivers[0].NodeID == "n1", nil
+	}); err != nil {
+		t.Fatalf("CSINode not registered: %+v %v (%v)", cn, getErr, err)
 	}
 }
 
@@ -163,13 +163,12 @@ func TestNodePublishesCSIVolumes(t *testing.T) {
 // unpublishes the volumes of a finished pod).
 func waitUnmounted(t *testing.T, dir string) {
 	t.Helper()
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		m, err := mountsUnder(dir)
-		if err == nil && len(m) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still mounted below %s: %v %v", dir, m, err)
-		}
+	var m []string
+	var mErr error
+	if err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 15*time.Second, true, func(context.Context) (bool, error) {
+		m, mErr = mountsUnder(dir)
+		return mErr == nil && len(m) == 0, nil
+	}); err != nil {
+		t.Fatalf("still mounted below %s: %v %v (%v)", dir, m, mErr, err)
 	}
 }

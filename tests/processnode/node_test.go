@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 )
@@ -43,17 +44,21 @@ func testPod(name, workDir string, policy corev1.RestartPolicy, script string) *
 func waitPod(t *testing.T, c kubernetes.Interface, name string, cond func(*corev1.Pod) bool) *corev1.Pod {
 	t.Helper()
 	var last *corev1.Pod
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		p, err := c.CoreV1().Pods("default").Get(context.Background(), name, metav1.GetOptions{})
-		if err == nil {
-			last = p
-			if cond(p) {
-				return p
-			}
+	var getErr error
+	if err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		p, err := c.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
+		if getErr = err; err != nil {
+			return false, nil
 		}
+		last = p
+		return cond(p), nil
+	}); err != nil {
+		if last == nil {
+			t.Fatalf("pod %s: condition not reached; never got the pod: %v (%v)", name, getErr, err)
+		}
+		t.Fatalf("pod %s: condition not reached; last status %+v (%v)", name, last.Status, err)
 	}
-	t.Fatalf("pod %s: condition not reached; last status %+v", name, last.Status)
-	return nil
+	return last
 }
 
 func TestNodeRunsPods(t *testing.T) {
@@ -141,14 +146,12 @@ func TestNodeRunsPods(t *testing.T) {
 	if _, err := client.CoreV1().Pods("default").Update(ctx, server, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		_, err := client.CoreV1().Pods("default").Get(ctx, "server", metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("deleted pod still there: %v", err)
-		}
+	var getErr error
+	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 20*time.Second, true, func(ctx context.Context) (bool, error) {
+		_, getErr = client.CoreV1().Pods("default").Get(ctx, "server", metav1.GetOptions{})
+		return apierrors.IsNotFound(getErr), nil
+	}); err != nil {
+		t.Fatalf("deleted pod still there: %v (%v)", getErr, err)
 	}
 	if _, err := os.Stat(n.podDir(server.UID)); !os.IsNotExist(err) {
 		t.Errorf("state dir of the deleted pod: %v, want removed", err)

@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/remotecommand"
 	utilexec "k8s.io/utils/exec"
@@ -94,14 +95,12 @@ func testNode(t *testing.T, cmd []string) (*Node, *podWorker, *httptest.Server) 
 		p.signal(9)
 		<-p.done
 	})
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		b, _ := os.ReadFile(logPath(w.dir, "c", false))
-		if strings.HasPrefix(string(b), "started\n") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("container did not start: log %q", b)
-		}
+	var b []byte
+	if err := wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		b, _ = os.ReadFile(logPath(w.dir, "c", false))
+		return strings.HasPrefix(string(b), "started\n"), nil
+	}); err != nil {
+		t.Fatalf("container did not start: log %q: %v", b, err)
 	}
 	srv := httptest.NewUnstartedServer(n.apiHandler())
 	srv.TLS = &tls.Config{NextProtos: []string{"http/1.1"}}
