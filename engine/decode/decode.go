@@ -89,7 +89,10 @@ func parseOne(data []byte) (*yaml.Node, error) {
 	return root, nil
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
+var (
+	yamlLine   = regexp.MustCompile(`^yaml: line (\d+): `)
+	yamlPrefix = regexp.MustCompile(`^yaml: `)
+)
 
 // yamlErrorPos is the line a yaml.v3 error names; errors without a line
 // (such as an unexpected end of stream) point at the last line.
@@ -104,7 +107,7 @@ func (s *Source) yamlErrorPos(err error) diag.Pos {
 func yamlErrorMsg(err error) string {
 	msg := yamlLine.ReplaceAllString(err.Error(), "")
 	if msg == err.Error() {
-		msg = regexp.MustCompile(`^yaml: `).ReplaceAllString(msg, "")
+		msg = yamlPrefix.ReplaceAllString(msg, "")
 	}
 	return "invalid YAML: " + msg
 }
