@@ -5,7 +5,7 @@ BIN := bin
 FUZZTIME ?= 60s
 
 .PHONY: all build test unit-test e2e lint bench fuzz generate verify-generated clean \
-	cluster-tools cluster-up cluster-down cluster-env
+	cluster-tools cluster-up cluster-down cluster-env deploy
 
 all: build
 
@@ -39,6 +39,15 @@ cluster-down: build
 
 cluster-env: build
 	@$(BIN)/snapflow-local env
+
+KUBECTL ?= $(or $(SNAPFLOW_CACHE),$(HOME)/.cache/snapflow)/bin/kube-v1.34.4/kubectl
+
+## deploy: install the CRDs, RBAC and the controller onto the cluster
+## KUBECONFIG points at (the local cluster: eval "$$(make -s cluster-env)")
+deploy: build
+	$(KUBECTL) apply -f schema/crds/ -f deploy/namespace.yaml -f deploy/rbac.yaml
+	sed 's|@SNAPFLOW_BINARY@|$(abspath $(BIN))/snapflow|' deploy/controller.yaml | $(KUBECTL) apply -f -
+	$(KUBECTL) -n snapflow-system rollout status deployment/snapflow-controller --timeout=120s
 
 ## lint: gofmt, go vet, and `snapflow lint` over the blueprint library
 lint: build
