@@ -56,9 +56,11 @@ lint: build
 	$(GO) vet ./...
 	$(BIN)/snapflow lint blueprints
 
-## bench: benchmarks, each reporting its ratio to a reference run
-bench:
+## bench: benchmarks, each reporting its ratio to a reference run; the
+## controller benchmark runs 200 ActionSets on a local cluster
+bench: cluster-tools
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -tags e2e -run '^$$' -bench BenchmarkController -benchtime 1x ./tests/e2e/
 
 ## fuzz: fuzz decode and compile for FUZZTIME (default 60s)
 fuzz:

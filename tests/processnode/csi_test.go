@@ -89,7 +89,11 @@ func TestNodePublishesCSIVolumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	endpoint, volumeID := startDriver(ctx, t)
+	// The driver outlives the node: the node unstages its volumes as it
+	// stops, and a driver stopped at the same time would leave them mounted.
+	driverCtx, stopDriver := context.WithCancel(context.Background())
+	endpoint, volumeID := startDriver(driverCtx, t)
+	t.Cleanup(stopDriver) // runs before startDriver's wait for the driver to end
 	client := fake.NewClientset(
 		testPV(volumeID, []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}),
 		&corev1.PersistentVolumeClaim{
