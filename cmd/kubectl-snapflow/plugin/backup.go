@@ -68,7 +68,7 @@ func NewCmdBackup(deps Deps, streams app.IOStreams) *cobra.Command {
 		Short:   "Create an ActionSet that backs up a workload",
 		Long:    backupLong,
 		Example: backupExample,
-		Args:    usageArgs(cobra.ExactArgs(1)),
+		Args:    app.UsageArgs(cobra.ExactArgs(1)),
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		},
@@ -98,10 +98,10 @@ func (o *BackupOptions) Complete(args []string) error {
 		return err
 	}
 	if o.object, err = parseWorkload(o.Workload, o.c.namespace); err != nil {
-		return &usageError{err: err}
+		return app.Usagef("%w", err)
 	}
 	if o.params, err = parseParams(o.Params); err != nil {
-		return &usageError{err: err}
+		return app.Usagef("%w", err)
 	}
 	return nil
 }
@@ -110,11 +110,11 @@ func (o *BackupOptions) Complete(args []string) error {
 func (o *BackupOptions) Validate() error {
 	switch {
 	case o.Blueprint == "":
-		return usagef("--blueprint is required")
+		return app.Usagef("--blueprint is required")
 	case o.Action == "":
-		return usagef("--action must not be empty")
+		return app.Usagef("--action must not be empty")
 	case o.Timeout < 0:
-		return usagef("--timeout must not be negative")
+		return app.Usagef("--timeout must not be negative")
 	}
 	return nil
 }

@@ -41,7 +41,7 @@ func NewCmdCancel(deps Deps, streams app.IOStreams) *cobra.Command {
 		Short:             "Ask the controller to stop an ActionSet",
 		Long:              cancelLong,
 		Example:           cancelExample,
-		Args:              usageArgs(cobra.ExactArgs(1)),
+		Args:              app.UsageArgs(cobra.ExactArgs(1)),
 		ValidArgsFunction: completeActionSets(deps.Factory),
 		RunE:              runE(o),
 	}
@@ -51,7 +51,7 @@ func NewCmdCancel(deps Deps, streams app.IOStreams) *cobra.Command {
 func (o *CancelOptions) Complete(args []string) error {
 	var err error
 	if o.Name, err = parseActionSetRef(args[0]); err != nil {
-		return &usageError{err: err}
+		return app.Usagef("%w", err)
 	}
 	o.c, err = newClients(o.deps.Factory)
 	return err

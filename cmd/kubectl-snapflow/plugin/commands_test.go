@@ -217,7 +217,9 @@ func TestLintAndPlanFake(t *testing.T) {
 		t.Errorf("lint blueprints: %+v", got)
 	}
 	got = runCmd(t, newFakeClient(t), "lint")
-	want := result{Code: ExitUsage, ErrOut: "error: name at least one blueprint file or directory\n"}
+	// The same usage error and help pointer as `snapflow lint`.
+	want := result{Code: ExitUsage, ErrOut: "error: name at least one blueprint file or directory\n" +
+		"Run 'kubectl snapflow lint --help' for usage.\n"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("lint with no paths (-want +got):\n%s", diff)
 	}

@@ -42,7 +42,7 @@ func NewCmdDescribe(deps Deps, streams app.IOStreams) *cobra.Command {
 		Short:             "Show an ActionSet's spec, phases, artifacts and conditions",
 		Long:              describeLong,
 		Example:           describeExample,
-		Args:              usageArgs(cobra.ExactArgs(1)),
+		Args:              app.UsageArgs(cobra.ExactArgs(1)),
 		ValidArgsFunction: completeActionSets(deps.Factory),
 		RunE:              runE(o),
 	}
@@ -52,7 +52,7 @@ func NewCmdDescribe(deps Deps, streams app.IOStreams) *cobra.Command {
 func (o *DescribeOptions) Complete(args []string) error {
 	var err error
 	if o.Name, err = parseActionSetRef(args[0]); err != nil {
-		return &usageError{err: err}
+		return app.Usagef("%w", err)
 	}
 	o.c, err = newClients(o.deps.Factory)
 	return err

@@ -46,7 +46,7 @@ func NewCmdGet(deps Deps, streams app.IOStreams) *cobra.Command {
 		Short:             "List ActionSets with their state and progress",
 		Long:              getLong,
 		Example:           getExample,
-		Args:              usageArgs(cobra.MaximumNArgs(1)),
+		Args:              app.UsageArgs(cobra.MaximumNArgs(1)),
 		ValidArgsFunction: completeActionSets(deps.Factory),
 		RunE:              runE(o),
 	}
@@ -59,7 +59,7 @@ func (o *GetOptions) Complete(args []string) error {
 	if len(args) == 1 {
 		var err error
 		if o.Name, err = parseActionSetRef(args[0]); err != nil {
-			return &usageError{err: err}
+			return app.Usagef("%w", err)
 		}
 	}
 	var err error
@@ -70,7 +70,7 @@ func (o *GetOptions) Complete(args []string) error {
 // Validate checks that a name and --all-namespaces are not both given.
 func (o *GetOptions) Validate() error {
 	if o.Name != "" && o.AllNamespaces {
-		return usagef("a NAME cannot be combined with --all-namespaces")
+		return app.Usagef("a NAME cannot be combined with --all-namespaces")
 	}
 	return nil
 }

@@ -45,7 +45,7 @@ func NewCmdLogs(deps Deps, streams app.IOStreams) *cobra.Command {
 		Short:             "Show an ActionSet's events (mover pod logs come later)",
 		Long:              logsLong,
 		Example:           logsExample,
-		Args:              usageArgs(cobra.ExactArgs(1)),
+		Args:              app.UsageArgs(cobra.ExactArgs(1)),
 		ValidArgsFunction: completeActionSets(deps.Factory),
 		RunE:              runE(o),
 	}
@@ -55,7 +55,7 @@ func NewCmdLogs(deps Deps, streams app.IOStreams) *cobra.Command {
 func (o *LogsOptions) Complete(args []string) error {
 	var err error
 	if o.Name, err = parseActionSetRef(args[0]); err != nil {
-		return &usageError{err: err}
+		return app.Usagef("%w", err)
 	}
 	o.c, err = newClients(o.deps.Factory)
 	return err

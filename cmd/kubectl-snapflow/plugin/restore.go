@@ -60,7 +60,7 @@ func NewCmdRestore(deps Deps, streams app.IOStreams) *cobra.Command {
 		Short:   "Create an ActionSet that restores from an earlier ActionSet's artifacts",
 		Long:    restoreLong,
 		Example: restoreExample,
-		Args:    usageArgs(cobra.NoArgs),
+		Args:    app.UsageArgs(cobra.NoArgs),
 		RunE:    runE(o),
 	}
 	f := cmd.Flags()
@@ -85,11 +85,11 @@ func (o *RestoreOptions) Complete([]string) error {
 	var err error
 	if o.From != "" {
 		if o.source, err = parseActionSetRef(o.From); err != nil {
-			return &usageError{err: fmt.Errorf("--from: %w", err)}
+			return app.Usagef("%w", fmt.Errorf("--from: %w", err))
 		}
 	}
 	if o.params, err = parseParams(o.Params); err != nil {
-		return &usageError{err: err}
+		return app.Usagef("%w", err)
 	}
 	o.c, err = newClients(o.deps.Factory)
 	return err
@@ -99,11 +99,11 @@ func (o *RestoreOptions) Complete([]string) error {
 func (o *RestoreOptions) Validate() error {
 	switch {
 	case o.From == "":
-		return usagef("--from is required: the ActionSet to restore from, as actionset/NAME")
+		return app.Usagef("--from is required: the ActionSet to restore from, as actionset/NAME")
 	case o.Action == "":
-		return usagef("--action must not be empty")
+		return app.Usagef("--action must not be empty")
 	case o.Timeout < 0:
-		return usagef("--timeout must not be negative")
+		return app.Usagef("--timeout must not be negative")
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -113,7 +112,7 @@ func NewCmdRoot(deps Deps, streams app.IOStreams) *cobra.Command {
 		Long:          rootLong,
 		Example:       rootExample,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl snapflow"},
-		Args:          unknownCommand,
+		Args:          app.UnknownCommand,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -125,7 +124,7 @@ func NewCmdRoot(deps Deps, streams app.IOStreams) *cobra.Command {
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &usageError{err: err}
+		return app.Usagef("%w", err)
 	})
 	if deps.ConfigFlags != nil {
 		deps.ConfigFlags.AddFlags(root.PersistentFlags())
@@ -182,63 +181,14 @@ func offline(cmd *cobra.Command) *cobra.Command {
 }
 
 // Run executes root with args, reports an error on errOut and returns the
-// exit code.
+// exit code, exactly as the snapflow CLI does.
 func Run(ctx context.Context, root *cobra.Command, args []string, errOut io.Writer) int {
-	root.SetArgs(args)
-	cmd, err := root.ExecuteContextC(ctx)
-	if err == nil {
-		return ExitOK
-	}
-	var exit *app.ExitError
-	if errors.As(err, &exit) {
-		if exit.Err != nil {
-			fmt.Fprintf(errOut, "error: %v\n", exit.Err)
-		}
-		return exit.Code
-	}
-	fmt.Fprintf(errOut, "error: %v\n", err)
-	var usage *usageError
-	if errors.As(err, &usage) && cmd != nil {
-		fmt.Fprintf(errOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
-	}
-	return ExitUsage
-}
-
-// usageError marks a mistake in how the command was called.
-type usageError struct{ err error }
-
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
-
-func usagef(format string, args ...any) error {
-	return &usageError{err: fmt.Errorf(format, args...)}
+	return app.Run(ctx, root, args, errOut)
 }
 
 // failed ends a command with ExitFailed; a nil err means the details are
 // already printed.
 func failed(err error) error { return &app.ExitError{Code: ExitFailed, Err: err} }
-
-// unknownCommand rejects arguments to the root command.
-func unknownCommand(cmd *cobra.Command, args []string) error {
-	if len(args) == 0 {
-		return nil
-	}
-	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
-	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-		msg += fmt.Sprintf(" (did you mean %q?)", s[0])
-	}
-	return &usageError{err: errors.New(msg)}
-}
-
-// usageArgs marks what an argument validator rejects as a usage error.
-func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if err := check(cmd, args); err != nil {
-			return &usageError{err: err}
-		}
-		return nil
-	}
-}
 
 // options is a subcommand's Complete, Validate, Run lifecycle.
 type options interface {

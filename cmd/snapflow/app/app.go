@@ -80,14 +80,15 @@ func (e *ExitError) Unwrap() error { return e.Err }
 // findings ends a command with ExitFindings after it printed the details.
 func findings() error { return &ExitError{Code: ExitFindings} }
 
-// usageError marks a mistake in how the command was called.
-type usageError struct{ err error }
+// UsageError marks a mistake in how the command was called.
+type UsageError struct{ err error }
 
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
+func (e *UsageError) Error() string { return e.err.Error() }
+func (e *UsageError) Unwrap() error { return e.err }
 
-func usagef(format string, args ...any) error {
-	return &usageError{err: fmt.Errorf(format, args...)}
+// Usagef is a UsageError with a formatted message.
+func Usagef(format string, args ...any) error {
+	return &UsageError{err: fmt.Errorf(format, args...)}
 }
 
 // Main runs the snapflow binary with the builtin functions and returns its
@@ -122,7 +123,7 @@ func Run(ctx context.Context, root *cobra.Command, args []string, errOut io.Writ
 		return exit.Code
 	}
 	fmt.Fprintf(errOut, "error: %v\n", err)
-	var usage *usageError
+	var usage *UsageError
 	if errors.As(err, &usage) && cmd != nil {
 		fmt.Fprintf(errOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}

@@ -55,7 +55,7 @@ func NewCmdController(deps Deps, streams IOStreams) *cobra.Command {
 		Use:   "controller",
 		Short: "Run the ActionSet controller",
 		Long:  controllerLong,
-		Args:  usageArgs(cobra.NoArgs),
+		Args:  UsageArgs(cobra.NoArgs),
 		RunE:  runE(o),
 	}
 	o.context = cmd.Context
@@ -79,7 +79,7 @@ func (o *ControllerOptions) Complete(_ []string) error {
 		o.config, err = rest.InClusterConfig()
 	}
 	if err != nil {
-		return usagef("cluster configuration: %w", err)
+		return Usagef("cluster configuration: %w", err)
 	}
 	return nil
 }
@@ -87,7 +87,7 @@ func (o *ControllerOptions) Complete(_ []string) error {
 // Validate checks the flags.
 func (o *ControllerOptions) Validate() error {
 	if o.Concurrency < 1 {
-		return usagef("--concurrency must be at least 1, got %d", o.Concurrency)
+		return Usagef("--concurrency must be at least 1, got %d", o.Concurrency)
 	}
 	return nil
 }

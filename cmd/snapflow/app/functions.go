@@ -49,7 +49,7 @@ func NewCmdFunctions(deps Deps, streams IOStreams) *cobra.Command {
 		Short:   "Document the functions blueprints can call",
 		Long:    functionsLong,
 		Example: functionsExample,
-		Args:    usageArgs(cobra.MaximumNArgs(1)),
+		Args:    UsageArgs(cobra.MaximumNArgs(1)),
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			return deps.Registry.Names(), cobra.ShellCompDirectiveNoFileComp
 		},
@@ -70,14 +70,14 @@ func (o *FunctionsOptions) Complete(args []string) error {
 // Validate checks the format and that the named function exists.
 func (o *FunctionsOptions) Validate() error {
 	if !slices.Contains([]string{"text", "markdown", "json"}, o.Output) {
-		return usagef("--output must be text, markdown or json, got %q", o.Output)
+		return Usagef("--output must be text, markdown or json, got %q", o.Output)
 	}
 	if o.Name == "" {
 		return nil
 	}
 	if _, ok := o.deps.Registry.Lookup(o.Name); !ok {
 		names := o.deps.Registry.Names()
-		return usagef("no function %q%s; `snapflow functions` lists them", o.Name, diag.Suggest(o.Name, names))
+		return Usagef("no function %q%s; `snapflow functions` lists them", o.Name, diag.Suggest(o.Name, names))
 	}
 	return nil
 }

@@ -48,7 +48,7 @@ func NewCmdLint(deps Deps, streams IOStreams) *cobra.Command {
 		Short:   "Compile blueprints and report every error",
 		Long:    lintLong,
 		Example: lintExample,
-		Args:    usageArgs(cobra.ArbitraryArgs),
+		Args:    UsageArgs(cobra.ArbitraryArgs),
 		RunE:    runE(o),
 	}
 }
@@ -62,7 +62,7 @@ func (o *LintOptions) Complete(args []string) error {
 // Validate checks that there is something to lint.
 func (o *LintOptions) Validate() error {
 	if len(o.Paths) == 0 {
-		return usagef("name at least one blueprint file or directory")
+		return Usagef("name at least one blueprint file or directory")
 	}
 	return nil
 }

@@ -74,7 +74,7 @@ func NewCmdPlan(deps Deps, streams IOStreams) *cobra.Command {
 		Short:   "Show what an action would run for a workload, offline",
 		Long:    planLong,
 		Example: planExample,
-		Args:    usageArgs(cobra.ExactArgs(1)),
+		Args:    UsageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
 				return err
@@ -106,11 +106,11 @@ func (o *PlanOptions) Complete(args []string) error {
 func (o *PlanOptions) Validate() error {
 	switch {
 	case o.Action == "":
-		return usagef("--action is required")
+		return Usagef("--action is required")
 	case o.ObjectFile == "":
-		return usagef("--object is required: a file with the target object, e.g. from kubectl get -o yaml")
+		return Usagef("--object is required: a file with the target object, e.g. from kubectl get -o yaml")
 	case !slices.Contains([]string{"text", "json"}, o.Output):
-		return usagef("--output must be text or json, got %q", o.Output)
+		return Usagef("--output must be text or json, got %q", o.Output)
 	}
 	return nil
 }
@@ -131,7 +131,7 @@ func (o *PlanOptions) Run(ctx context.Context) error {
 	action, ok := bp.Action(o.Action)
 	if !ok {
 		names := actionNames(bp)
-		return usagef("blueprint %s has no action %q%s; it has %s", bp.Name, o.Action, diag.Suggest(o.Action, names), strings.Join(names, ", "))
+		return Usagef("blueprint %s has no action %q%s; it has %s", bp.Name, o.Action, diag.Suggest(o.Action, names), strings.Join(names, ", "))
 	}
 	in, err := o.inputs(bp, action)
 	if err != nil {

@@ -89,11 +89,11 @@ func (o *PlanOptions) givenParams(bp *plan.Blueprint) (map[string]any, error) {
 	for _, p := range o.Params {
 		name, text, ok := strings.Cut(p, "=")
 		if !ok || name == "" {
-			return nil, usagef("--param %q: want name=value", p)
+			return nil, Usagef("--param %q: want name=value", p)
 		}
 		v, err := paramValue(bp, name, text)
 		if err != nil {
-			return nil, usagef("--param %s: %w", name, err)
+			return nil, Usagef("--param %s: %w", name, err)
 		}
 		given[name] = v
 	}

@@ -33,7 +33,7 @@ func NewCmdRoot(deps Deps, streams IOStreams) *cobra.Command {
 		Use:           "snapflow",
 		Short:         "Compile, check and explain snapflow data protection blueprints",
 		Long:          rootLong,
-		Args:          unknownCommand,
+		Args:          UnknownCommand,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -45,7 +45,7 @@ func NewCmdRoot(deps Deps, streams IOStreams) *cobra.Command {
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &usageError{err: err}
+		return &UsageError{err: err}
 	})
 	root.AddCommand(
 		NewCmdLint(deps, streams),
@@ -57,9 +57,9 @@ func NewCmdRoot(deps Deps, streams IOStreams) *cobra.Command {
 	return root
 }
 
-// unknownCommand rejects arguments to the root command: they name a
+// UnknownCommand rejects arguments to the root command: they name a
 // command that does not exist.
-func unknownCommand(cmd *cobra.Command, args []string) error {
+func UnknownCommand(cmd *cobra.Command, args []string) error {
 	if len(args) == 0 {
 		return nil
 	}
@@ -67,14 +67,14 @@ func unknownCommand(cmd *cobra.Command, args []string) error {
 	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
 		msg += fmt.Sprintf(" (did you mean %q?)", s[0])
 	}
-	return &usageError{err: errors.New(msg)}
+	return &UsageError{err: errors.New(msg)}
 }
 
 // usageArgs marks what an argument validator rejects as a usage error.
-func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+func UsageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := check(cmd, args); err != nil {
-			return &usageError{err: err}
+			return &UsageError{err: err}
 		}
 		return nil
 	}

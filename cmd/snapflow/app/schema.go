@@ -46,7 +46,7 @@ func NewCmdSchema(deps Deps, streams IOStreams) *cobra.Command {
 		Short:   "Print the JSON Schema editors use to check blueprints",
 		Long:    schemaLong,
 		Example: schemaExample,
-		Args:    usageArgs(cobra.NoArgs),
+		Args:    UsageArgs(cobra.NoArgs),
 		RunE:    runE(o),
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "write the schema to this file instead of standard output")
