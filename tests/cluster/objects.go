@@ -32,7 +32,7 @@ func (s *starter) installObjects(ctx context.Context) error {
 		return err
 	}
 	for _, f := range s.o.Binaries.SnapshotCRDs {
-		if err := applyCRD(ctx, dyn, f); err != nil {
+		if err := ApplyCRD(ctx, dyn, f); err != nil {
 			return err
 		}
 	}
@@ -45,7 +45,9 @@ func (s *starter) installObjects(ctx context.Context) error {
 	return nil
 }
 
-func applyCRD(ctx context.Context, dyn dynamic.Interface, file string) error {
+// ApplyCRD creates the CustomResourceDefinition in file (keeping one that
+// exists) and waits until it is established.
+func ApplyCRD(ctx context.Context, dyn dynamic.Interface, file string) error {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return err
