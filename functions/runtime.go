@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+	"time"
 
 	"k8s.io/utils/clock"
 
@@ -27,6 +28,17 @@ type Runtime struct {
 	Message func(msg string)
 	// Clock tells time; tests inject a fake one.
 	Clock clock.Clock
+	// Clients are the cluster clients; zero outside the controller.
+	Clients Clients
+	// Hold registers a cleanup that is a hold on the application, such as
+	// a freeze. Besides the usual end-of-action release, the engine
+	// releases every pending hold as soon as a later phase calls
+	// ReleaseHolds. Never nil.
+	Hold func(key string)
+	// ReleaseHolds releases every pending hold now (a snapshot calls it
+	// once its snapshots are cut) and returns how long the longest one was
+	// held. Never nil.
+	ReleaseHolds func(ctx context.Context) (time.Duration, error)
 }
 
 // Progress receives a function's progress.

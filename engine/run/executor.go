@@ -10,6 +10,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/snapflow/snapflow/engine/plan"
+	"github.com/snapflow/snapflow/functions"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
@@ -30,6 +31,10 @@ type Executor struct {
 	Progress func(v1alpha1.Progress)
 	// WrapUpTimeout bounds finally phases and cleanups after a cancel.
 	WrapUpTimeout time.Duration
+	// Clients are passed to every function; zero in tests of the engine.
+	Clients functions.Clients
+	// HoldReleased observes how long each hold (a freeze) was held.
+	HoldReleased func(held time.Duration)
 }
 
 // Request says what to run.
@@ -131,23 +136,30 @@ func (r *runner) run(ctx context.Context) *Result {
 	// their own bound.
 	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), r.e.wrapUpTimeout())
 	defer wcancel()
+	// Nothing may stay frozen while finally phases run.
+	if _, err := r.releaseHolds(wctx); err != nil {
+		res.wrapUpFailed(err)
+	}
 	if err := r.runPhases(wctx, r.action.Finally, len(r.action.Phases)); err != nil {
-		res.Err = errors.Join(res.Err, err)
-		if res.Outcome == v1alpha1.ActionSetSucceeded {
-			res.Outcome = v1alpha1.ActionSetFailed
-		}
+		res.wrapUpFailed(err)
 	}
 	if err := r.releaseAll(wctx); err != nil {
-		res.Err = errors.Join(res.Err, err)
-		if res.Outcome == v1alpha1.ActionSetSucceeded {
-			res.Outcome = v1alpha1.ActionSetFailed
-		}
+		res.wrapUpFailed(err)
 	}
 	if res.Outcome != v1alpha1.ActionSetSucceeded {
 		res.Artifacts = nil
 	}
 	res.State = r.t.snapshot()
 	return res
+}
+
+// wrapUpFailed records an error of the wrap-up (holds, finally phases,
+// cleanups): it fails a run that had succeeded and adds to any other error.
+func (res *Result) wrapUpFailed(err error) {
+	res.Err = errors.Join(res.Err, err)
+	if res.Outcome == v1alpha1.ActionSetSucceeded {
+		res.Outcome = v1alpha1.ActionSetFailed
+	}
 }
 
 func (r *runner) actionContext(ctx context.Context) (context.Context, context.CancelFunc) {

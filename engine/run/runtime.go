@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
+
 	"github.com/google/cel-go/cel"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/snapflow/snapflow/engine/celenv"
 	"github.com/snapflow/snapflow/engine/plan"
@@ -25,7 +28,13 @@ func (r *runner) runtime(idx int, p *plan.Phase) *functions.Runtime {
 		Message: func(msg string) {
 			r.t.update(idx, func(rec *v1alpha1.PhaseStatus) { rec.Message = msg })
 		},
-		Clock: r.e.clock(),
+		Clock:   r.e.clock(),
+		Clients: r.e.Clients,
+		Hold: func(key string) {
+			since := metav1.NewTime(r.e.clock().Now())
+			r.t.addCleanup(v1alpha1.CleanupRecord{Phase: p.Name, Func: p.Func.Signature().Name, Key: key, Hold: true, Since: &since})
+		},
+		ReleaseHolds: r.releaseHolds,
 	}
 }
 
@@ -49,13 +58,39 @@ func (r *runner) reportProgress(phaseIdx int, p v1alpha1.Progress) {
 	})
 }
 
-// releaseAll runs the pending cleanups, last registered first. Every one is
-// attempted; a failed one stays pending so a later run can retry it.
+// releaseAll runs the pending cleanups, last registered first.
 func (r *runner) releaseAll(ctx context.Context) error {
+	return r.releaseWhere(ctx, func(v1alpha1.CleanupRecord) bool { return true })
+}
+
+// releaseHolds releases the pending holds now and returns how long the
+// longest was held.
+func (r *runner) releaseHolds(ctx context.Context) (time.Duration, error) {
+	var longest time.Duration
+	err := r.releaseWhere(ctx, func(c v1alpha1.CleanupRecord) bool {
+		if !c.Hold {
+			return false
+		}
+		if c.Since != nil {
+			held := r.e.clock().Since(c.Since.Time)
+			longest = max(longest, held)
+			if r.e.HoldReleased != nil {
+				r.e.HoldReleased(held)
+			}
+		}
+		return true
+	})
+	return longest, err
+}
+
+// releaseWhere runs the pending cleanups that match accepts, last
+// registered first. Every one is attempted; a failed one stays pending so a
+// later run can retry it.
+func (r *runner) releaseWhere(ctx context.Context, match func(v1alpha1.CleanupRecord) bool) error {
 	var errs []error
 	var failed []v1alpha1.CleanupRecord
 	for {
-		c, ok := r.t.popCleanup()
+		c, ok := r.t.popCleanup(match)
 		if !ok {
 			break
 		}

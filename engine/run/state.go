@@ -90,24 +90,25 @@ func (t *tracker) addCleanup(c v1alpha1.CleanupRecord) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, have := range t.state.Cleanups {
-		if have == c {
+		if have.Phase == c.Phase && have.Func == c.Func && have.Key == c.Key {
 			return
 		}
 	}
 	t.state.Cleanups = append(t.state.Cleanups, c)
 }
 
-// popCleanup removes and returns the most recently registered cleanup.
-func (t *tracker) popCleanup() (v1alpha1.CleanupRecord, bool) {
+// popCleanup removes and returns the most recently registered cleanup
+// that match accepts.
+func (t *tracker) popCleanup(match func(v1alpha1.CleanupRecord) bool) (v1alpha1.CleanupRecord, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	n := len(t.state.Cleanups)
-	if n == 0 {
-		return v1alpha1.CleanupRecord{}, false
+	for i := len(t.state.Cleanups) - 1; i >= 0; i-- {
+		if c := t.state.Cleanups[i]; match(c) {
+			t.state.Cleanups = append(t.state.Cleanups[:i], t.state.Cleanups[i+1:]...)
+			return c, true
+		}
 	}
-	c := t.state.Cleanups[n-1]
-	t.state.Cleanups = t.state.Cleanups[:n-1]
-	return c, true
+	return v1alpha1.CleanupRecord{}, false
 }
 
 // encodeOutputs turns outputs into status JSON, leaving out secret ones.

@@ -248,6 +248,13 @@ type CleanupRecord struct {
 	// Key identifies the cleanup to that function, e.g. the name of the
 	// object to release.
 	Key string `json:"key"`
+	// Hold marks a hold on the application, such as a freeze: it is
+	// released as soon as a later phase cuts its snapshot, or when the main
+	// phases end, before any finally phase.
+	Hold bool `json:"hold,omitempty"`
+	// Since is when the cleanup was registered; for a hold, when it began.
+	// +optional
+	Since *metav1.Time `json:"since,omitempty"`
 }
 
 // Progress of a run.

@@ -102,6 +102,7 @@ func (s *starter) createStorageObjects(ctx context.Context, dyn dynamic.Interfac
 		"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotClass",
 		"metadata": map[string]any{"name": SnapshotClass, "annotations": map[string]any{
 			"snapshot.storage.kubernetes.io/is-default-class": "true",
+			"snapflow.dev/is-snapshot-class":                  "true",
 		}},
 		"driver": CSIDriverName, "deletionPolicy": "Delete",
 	}}
