@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -80,6 +81,10 @@ func (r *Reconciler) resolveTarget(ctx context.Context, as *v1alpha1.ActionSet) 
 		return nil, permanent(err)
 	}
 	u, err := r.dynamic.Resource(gvr).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) && as.Spec.Artifacts != nil {
+		// A restore may bring back a workload whose namespace is gone.
+		return absentTarget(gvr, ref), nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("get target %s %s/%s: %w", ref.Kind, ref.Namespace, ref.Name, err)
 	}
@@ -91,6 +96,20 @@ func (r *Reconciler) resolveTarget(ctx context.Context, as *v1alpha1.ActionSet) 
 		return nil, fmt.Errorf("target %s %s/%s: %w", ref.Kind, ref.Namespace, ref.Name, err)
 	}
 	return &target{object: u.Object, workload: w}, nil
+}
+
+// absentTarget stands for a restore's target that does not exist (yet):
+// object has only apiVersion, kind and metadata; workload has no replicas,
+// pods or claims.
+func absentTarget(gvr schema.GroupVersionResource, ref v1alpha1.ObjectReference) *target {
+	obj := map[string]any{
+		"apiVersion": schema.GroupVersion{Group: gvr.Group, Version: gvr.Version}.String(),
+		"kind":       ref.Kind,
+		"metadata":   map[string]any{"name": ref.Name, "namespace": ref.Namespace},
+	}
+	return &target{object: obj, workload: celenv.Workload{
+		Kind: ref.Kind, Name: ref.Name, Namespace: ref.Namespace, Pods: []celenv.Pod{}, PVCs: []celenv.PVC{},
+	}}
 }
 
 // enrich fills in what only the cluster knows: a controller's pods and the

@@ -246,3 +246,30 @@ func TestDeleteSnapshotKeepsShallowView(t *testing.T) {
 		t.Errorf("snapshot dir after its last view was deleted: %v, want it gone", err)
 	}
 }
+
+// TestSnapshotReadyAfter checks the readyAfter class parameter: the
+// snapshot is cut (it has an ID and a creation time) but not ready until
+// the delay passed, and a bad value is refused.
+func TestSnapshotReadyAfter(t *testing.T) {
+	td := startDriver(t, t.TempDir())
+	vol := td.mustCreateVolume(t, volumeRequest("vol", mib, rwo))
+	ctx := context.Background()
+	req := &csi.CreateSnapshotRequest{Name: "slow", SourceVolumeId: vol.GetVolumeId(), Parameters: map[string]string{ReadyAfterParam: "1h"}}
+	resp, err := td.ctrl.CreateSnapshot(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sn := resp.GetSnapshot(); sn.GetSnapshotId() == "" || sn.GetCreationTime() == nil || sn.GetReadyToUse() {
+		t.Fatalf("want a cut snapshot that is not ready, got %v", sn)
+	}
+	list, err := td.ctrl.ListSnapshots(ctx, &csi.ListSnapshotsRequest{SnapshotId: resp.GetSnapshot().GetSnapshotId()})
+	if err != nil || len(list.GetEntries()) != 1 || list.GetEntries()[0].GetSnapshot().GetReadyToUse() {
+		t.Fatalf("ListSnapshots: want one entry not ready, got %v, %v", list, err)
+	}
+	now, err := td.ctrl.CreateSnapshot(ctx, &csi.CreateSnapshotRequest{Name: "now", SourceVolumeId: vol.GetVolumeId(), Parameters: map[string]string{ReadyAfterParam: "0s"}})
+	if err != nil || !now.GetSnapshot().GetReadyToUse() {
+		t.Fatalf("readyAfter 0s: want ready, got %v, %v", now, err)
+	}
+	_, err = td.ctrl.CreateSnapshot(ctx, &csi.CreateSnapshotRequest{Name: "bad", SourceVolumeId: vol.GetVolumeId(), Parameters: map[string]string{ReadyAfterParam: "soon"}})
+	wantCode(t, err, codes.InvalidArgument)
+}

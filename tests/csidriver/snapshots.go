@@ -44,14 +44,38 @@ func (s *controllerServer) CreateSnapshot(_ context.Context, req *csi.CreateSnap
 	if v == nil {
 		return nil, status.Errorf(codes.NotFound, "source volume %q not found", source)
 	}
+	readyAfter, err := readyAfterParam(req.GetParameters())
+	if err != nil {
+		return nil, err
+	}
 	sn, err := d.takeSnapshot(name, v, "")
 	if err == nil {
+		sn.ReadyAt = sn.CreatedAt.Add(readyAfter)
 		err = d.commit()
 	}
 	if err != nil {
 		return nil, internalErr(err)
 	}
 	return &csi.CreateSnapshotResponse{Snapshot: csiSnapshot(sn)}, nil
+}
+
+// ReadyAfterParam is the VolumeSnapshotClass parameter that delays a
+// snapshot's readyToUse after it is cut, as a cloud driver does while it
+// uploads: the class parameter readyAfter: 3s makes the cut and the ready
+// moment observably different, and readyAfter: 1h makes a snapshot that
+// times out.
+const ReadyAfterParam = "readyAfter"
+
+func readyAfterParam(params map[string]string) (time.Duration, error) {
+	v, ok := params[ReadyAfterParam]
+	if !ok {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, status.Errorf(codes.InvalidArgument, "parameter %s=%q: want a non-negative duration such as 3s", ReadyAfterParam, v)
+	}
+	return d, nil
 }
 
 // takeSnapshot copies v's content to a new snapshot and records it; the
@@ -151,7 +175,7 @@ func csiSnapshot(sn *snapshot) *csi.Snapshot {
 		SourceVolumeId:  sn.SourceVolumeID,
 		SizeBytes:       sn.SizeBytes,
 		CreationTime:    timestamppb.New(sn.CreatedAt),
-		ReadyToUse:      true,
+		ReadyToUse:      !time.Now().Before(sn.ReadyAt),
 		GroupSnapshotId: sn.GroupID,
 	}
 }

@@ -42,6 +42,9 @@ type snapshot struct {
 	SizeBytes      int64     `json:"sizeBytes"`
 	CreatedAt      time.Time `json:"createdAt"`
 	GroupID        string    `json:"groupId,omitempty"` // set for members of a group snapshot
+	// ReadyAt is when the snapshot becomes ready to use (the readyAfter
+	// class parameter); zero means at once.
+	ReadyAt time.Time `json:"readyAt,omitzero"`
 	// Deleted marks a snapshot the CO deleted while shallow views still
 	// show it: it is hidden from every call, and its directory is removed
 	// with the last view.

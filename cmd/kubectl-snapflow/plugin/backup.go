@@ -20,7 +20,10 @@ output.
 TYPE is a kind as kubectl spells it: deployment (deploy), statefulset (sts),
 daemonset (ds), replicaset (rs), job, pod (po), persistentvolumeclaim (pvc),
 namespace (ns) or deploymentconfig (dc); kind.group (deployments.apps) works
-too. The workload is in the namespace of the ActionSet (--namespace).
+too. The workload is in the namespace of the ActionSet (--namespace) unless
+--workload-namespace names another. Keep ActionSets out of the namespace
+they protect when the restore point must survive losing that namespace:
+the restore point lives in the backup ActionSet's status.
 
 --param name=value sets a blueprint param. The value is read as YAML, as
 'snapflow plan' reads it: 3 is an int, true a bool, [a, b] a list, {k: v} a
@@ -37,6 +40,10 @@ when it fails or is cancelled, printing the failed phase and its message.
 const backupExample = `  # Back up a deployment with the basic-app blueprint to the s3 Location
   kubectl snapflow backup deploy/basic-app --blueprint basic-app --location s3
 
+  # Keep the ActionSet (the restore point) in another namespace than the app
+  kubectl snapflow backup deploy/basic-app -n snapflow-demo \
+    --workload-namespace basic-app --blueprint csi-snapshot --wait
+
   # Set params (values are YAML) and wait for the result
   kubectl snapflow backup sts/db -n shop --blueprint postgres --location s3 \
     --param retries=3 --param 'tables=[orders, users]' --wait --timeout 1h`
@@ -47,6 +54,7 @@ type BackupOptions struct {
 	deps Deps
 
 	Workload           string
+	WorkloadNamespace  string
 	Blueprint          string
 	BlueprintNamespace string
 	Action             string
@@ -76,6 +84,7 @@ func NewCmdBackup(deps Deps, streams app.IOStreams) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Blueprint, "blueprint", "", "the Blueprint that defines the action (required)")
+	f.StringVar(&o.WorkloadNamespace, "workload-namespace", "", "namespace of the workload; default the ActionSet's")
 	f.StringVar(&o.BlueprintNamespace, "blueprint-namespace", "", "namespace of the Blueprint; default the ActionSet's")
 	f.StringVarP(&o.Action, "action", "a", o.Action, "the blueprint action to run")
 	f.StringVar(&o.Location, "location", "", "the Location, in the ActionSet's namespace, to write to")
@@ -97,7 +106,11 @@ func (o *BackupOptions) Complete(args []string) error {
 	if o.c, err = newClients(o.deps.Factory); err != nil {
 		return err
 	}
-	if o.object, err = parseWorkload(o.Workload, o.c.namespace); err != nil {
+	ns := o.c.namespace
+	if o.WorkloadNamespace != "" {
+		ns = o.WorkloadNamespace
+	}
+	if o.object, err = parseWorkload(o.Workload, ns); err != nil {
 		return app.Usagef("%w", err)
 	}
 	if o.params, err = parseParams(o.Params); err != nil {
