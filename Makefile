@@ -5,7 +5,7 @@ BIN := bin
 FUZZTIME ?= 60s
 
 .PHONY: all build test unit-test e2e lint bench fuzz generate verify-generated clean \
-	cluster-tools cluster-up cluster-down cluster-env deploy
+	cluster-tools cluster-up cluster-down cluster-env deploy demo
 
 all: build
 
@@ -14,6 +14,10 @@ build:
 	$(GO) build -o $(BIN)/snapflow ./cmd/snapflow
 	$(GO) build -o $(BIN)/snapflow-local ./cmd/snapflow-local
 	$(GO) build -o $(BIN)/kubectl-snapflow ./cmd/kubectl-snapflow
+
+## demo: back up basic-app on the local cluster, lose it, restore it
+demo: build cluster-tools
+	bash examples/basic-app/demo.sh
 
 ## test: vet, formatting, generated files, unit tests, then the end-to-end
 ## tests on a real local cluster

@@ -7,5 +7,14 @@ func Builtins() (*Registry, error) {
 		Log(),
 		Sleep(),
 		Fail(),
+		KubeExec(),
+		KubeTask(),
+		Wait(),
+		ScaleWorkload(),
+		Quiesce(),
+		Snapshot(),
+		CloneReadOnly(),
+		Restore(),
+		DeleteSnapshots(),
 	)
 }

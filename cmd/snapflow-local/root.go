@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/snapflow/snapflow/tests/cluster"
+	"github.com/snapflow/snapflow/tests/csidriver"
 	"github.com/snapflow/snapflow/tests/processnode"
 )
 
@@ -29,7 +31,7 @@ cached in $SNAPFLOW_CACHE (default ~/.cache/snapflow).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newUp(), newDown(), newEnv(), newCSIDriver(), newNode())
+	root.AddCommand(newUp(), newDown(), newEnv(), newCSIStats(), newCSIDriver(), newNode())
 	return root
 }
 
@@ -113,7 +115,35 @@ func newEnv() *cobra.Command {
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "export KUBECONFIG=%s\n", info.Kubeconfig)
 			fmt.Fprintf(out, "export SNAPFLOW_AZURITE_ENDPOINT=%s\n", info.AzuriteEndpoint)
+			fmt.Fprintf(out, "export SNAPFLOW_CSI_DATA_DIR=%s\n", info.CSIDataDir)
 			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", defaultDir(), "state directory of the cluster")
+	return cmd
+}
+
+func newCSIStats() *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "csi-stats",
+		Short: "Print what the local CSI driver has copied, as JSON",
+		Long: `csi-stats prints the test CSI driver's stats.json: bytesCopied is the total
+copied by restores and clones that are full copies (read-only clones of a
+snapshot are shallow and copy nothing); perVolume is the same per volume.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			info, err := cluster.Load(dir)
+			if err != nil {
+				return err
+			}
+			stats, err := csidriver.ReadStats(info.CSIDataDir)
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "  ")
+			return enc.Encode(stats)
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", defaultDir(), "state directory of the cluster")

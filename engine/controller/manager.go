@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/dynamic"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
@@ -64,6 +63,9 @@ type Options struct {
 	Namespaces []string
 	// Clock tells time; nil is the real clock.
 	Clock clock.WithTicker
+	// Clients are what functions call; the zero value means clients built
+	// from the manager's config.
+	Clients functions.Clients
 }
 
 // Scheme is the scheme the controller uses: the built-in kinds and
@@ -146,9 +148,10 @@ func Setup(mgr manager.Manager, cfg *rest.Config, o Options) error {
 	if err != nil {
 		return fmt.Errorf("build compiler: %w", err)
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("dynamic client: %w", err)
+	if o.Clients.Kube == nil {
+		if o.Clients, err = NewClients(cfg, mgr.GetRESTMapper()); err != nil {
+			return err
+		}
 	}
 	runners := NewRunners(o.Concurrency)
 	if err := mgr.Add(runners); err != nil {
@@ -162,7 +165,8 @@ func Setup(mgr manager.Manager, cfg *rest.Config, o Options) error {
 		metrics:  metrics,
 		client:   mgr.GetClient(),
 		reader:   mgr.GetAPIReader(),
-		dynamic:  dyn,
+		dynamic:  o.Clients.Dynamic,
+		clients:  o.Clients,
 		mapper:   mgr.GetRESTMapper(),
 		recorder: mgr.GetEventRecorder(Name),
 		clock:    o.Clock,

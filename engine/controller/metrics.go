@@ -2,6 +2,7 @@ package controller
 
 import (
 	"errors"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -16,7 +17,12 @@ type runMetrics struct {
 	actionSets    *prometheus.CounterVec   // by result: Succeeded, Failed, Cancelled
 	phaseDuration *prometheus.HistogramVec // by function and phase state
 	bytesMoved    prometheus.Counter       // as reported by functions' progress
+	quiesceHold   prometheus.Histogram     // how long applications stayed frozen
 }
+
+// holdBuckets span a sub-second fsfreeze to a ten-minute database backup
+// mode: a hold past a minute is worth an alert.
+var holdBuckets = prometheus.ExponentialBuckets(0.1, 2, 13)
 
 // phaseBuckets span a sub-second log phase to a multi-hour export.
 var phaseBuckets = prometheus.ExponentialBuckets(0.05, 4, 10)
@@ -35,6 +41,10 @@ func newRunMetrics(reg prometheus.Registerer) (*runMetrics, error) {
 		bytesMoved: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "snapflow_bytes_moved_total", Help: "Bytes functions reported moving (progress bytesDone at the end of each run).",
 		}),
+		quiesceHold: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "snapflow_quiesce_hold_seconds", Help: "How long each quiesce hold (freeze) lasted, from freeze to release.",
+			Buckets: holdBuckets,
+		}),
 	}
 	var err error
 	if m.actionSets, err = register(reg, m.actionSets); err != nil {
@@ -44,6 +54,9 @@ func newRunMetrics(reg prometheus.Registerer) (*runMetrics, error) {
 		return nil, err
 	}
 	if m.bytesMoved, err = register(reg, m.bytesMoved); err != nil {
+		return nil, err
+	}
+	if m.quiesceHold, err = register(reg, m.quiesceHold); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -85,4 +98,12 @@ func (m *runMetrics) observe(a *plan.Action, final v1alpha1.ActionSetStatus) {
 	if final.Progress.BytesDone > 0 {
 		m.bytesMoved.Add(float64(final.Progress.BytesDone))
 	}
+}
+
+// observeHold records one released hold.
+func (m *runMetrics) observeHold(held time.Duration) {
+	if m == nil {
+		return
+	}
+	m.quiesceHold.Observe(held.Seconds())
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/snapflow/snapflow/engine/celenv"
 	"github.com/snapflow/snapflow/engine/run"
+	"github.com/snapflow/snapflow/functions"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
@@ -36,6 +37,7 @@ type Reconciler struct {
 	compiled *compileCache
 	runners  *Runners
 	metrics  *runMetrics // nil: not recorded
+	clients  functions.Clients
 }
 
 var _ reconcile.Reconciler = (*Reconciler)(nil)

@@ -56,7 +56,10 @@ func (rn *runner) run(ctx context.Context) error {
 		logger.Error(err, "mark running")
 		return err // the reconcile after this run ends starts it again
 	}
-	exec := &run.Executor{Clock: rn.r.clock, Checkpoint: rn.checkpoint, Progress: rn.progress}
+	exec := &run.Executor{
+		Clock: rn.r.clock, Checkpoint: rn.checkpoint, Progress: rn.progress,
+		Clients: rn.r.clients, HoldReleased: rn.r.metrics.observeHold,
+	}
 	res, err := exec.Run(ctx, rn.req)
 	if err != nil {
 		res = &run.Result{Outcome: v1alpha1.ActionSetFailed, Err: err}

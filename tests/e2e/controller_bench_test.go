@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,9 +58,9 @@ func BenchmarkController(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer env.kube.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
-	bin := filepath.Join(b.TempDir(), "snapflow")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/snapflow/snapflow/cmd/snapflow").CombinedOutput(); err != nil {
-		b.Fatalf("build snapflow: %v\n%s", err, out)
+	bin, err := snapflowBinary()
+	if err != nil {
+		b.Fatal(err)
 	}
 	ctx := context.Background()
 	if err := waitDefaultSA(ctx, ns); err != nil {

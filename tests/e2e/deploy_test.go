@@ -23,9 +23,9 @@ func TestDeployedController(t *testing.T) {
 	const ns = "deployed"
 	c := startController(t) // only for its client; it does not watch ns
 	namespace(t, ns)
-	bin := filepath.Join(t.TempDir(), "snapflow")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/snapflow/snapflow/cmd/snapflow").CombinedOutput(); err != nil {
-		t.Fatalf("build snapflow: %v\n%s", err, out)
+	bin, err := snapflowBinary()
+	if err != nil {
+		t.Fatal(err)
 	}
 	manifest, err := os.ReadFile(filepath.Join("..", "..", "deploy", "controller.yaml"))
 	if err != nil {

@@ -1,0 +1,67 @@
+package functions
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
+)
+
+// errTimedOut is what untilNamed returns, wrapped, when its timeout ends
+// the wait; callers add what was awaited and what was last seen.
+var errTimedOut = errors.New("timed out")
+
+// namedListWatch lists and watches the one object called name through a
+// client's list and watch calls. client is the clientset they belong to; it
+// tells the informer whether the client can stream lists (fakes cannot).
+func namedListWatch(client any, name string,
+	list func(context.Context, metav1.ListOptions) (runtime.Object, error),
+	watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error),
+) cache.ListerWatcher {
+	sel := fields.OneTermEqualSelector("metadata.name", name).String()
+	return cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.FieldSelector = sel
+			return list(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.FieldSelector = sel
+			return watchFn(ctx, o)
+		},
+	}, client)
+}
+
+// untilNamed watches the object called name (list, then watch, relisting
+// after errors) until cond returns true or an error, for at most timeout.
+// cond sees every version of the object, and nil once it is deleted; it is
+// not called while the object has never existed. When the timeout ends the
+// wait, the error wraps errTimedOut; when ctx ends it, ctx's cause.
+func untilNamed(ctx context.Context, timeout time.Duration, lw cache.ListerWatcher, objType runtime.Object,
+	name string, cond func(obj runtime.Object) (bool, error),
+) error {
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, errTimedOut)
+	defer cancel()
+	_, err := watchtools.UntilWithSync(ctx, lw, objType, nil, func(ev watch.Event) (bool, error) {
+		// The server filters by name; checking again keeps fakes, which
+		// ignore field selectors, honest.
+		if m, err := meta.Accessor(ev.Object); err != nil || m.GetName() != name {
+			return false, nil
+		}
+		if ev.Type == watch.Deleted {
+			return cond(nil)
+		}
+		return cond(ev.Object)
+	})
+	if err != nil && (wait.Interrupted(err) || ctx.Err() != nil) {
+		return context.Cause(ctx)
+	}
+	return err
+}
