@@ -160,7 +160,7 @@ func (s *snapshotRun) run(ctx context.Context, classes []string) (SnapshotOutput
 	}
 	wctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	if err := s.await(wctx, "cut", 0, s.cut); err != nil {
+	if err := s.await(wctx, "cut", 0, cutPollInterval, s.cut); err != nil {
 		return SnapshotOutputs{}, err
 	}
 	held, err := s.rt.ReleaseHolds(ctx)
@@ -169,7 +169,7 @@ func (s *snapshotRun) run(ctx context.Context, classes []string) (SnapshotOutput
 	}
 	s.rt.Message(fmt.Sprintf("%d snapshots cut in %s; quiesce held %s; waiting until ready",
 		len(s.claims), s.rt.Clock.Since(start).Round(time.Millisecond), held))
-	if err := s.await(wctx, "ready", 50, ready); err != nil {
+	if err := s.await(wctx, "ready", 50, pollInterval, ready); err != nil {
 		return SnapshotOutputs{}, err
 	}
 	var out SnapshotOutputs
@@ -246,10 +246,10 @@ func ready(_ context.Context, vs *snapv1.VolumeSnapshot) (bool, error) {
 
 // await polls the snapshots until done holds for all, reporting progress
 // from base percent; on timeout the error quotes each snapshot's own error.
-func (s *snapshotRun) await(ctx context.Context, what string, base int32, done func(context.Context, *snapv1.VolumeSnapshot) (bool, error)) error {
+func (s *snapshotRun) await(ctx context.Context, what string, base int32, every time.Duration, done func(context.Context, *snapv1.VolumeSnapshot) (bool, error)) error {
 	api := s.rt.Clients.Snapshots.SnapshotV1().VolumeSnapshots(s.ns)
 	problems := map[string]string{}
-	err := poll(ctx, func(ctx context.Context) (bool, error) {
+	err := pollEvery(ctx, every, func(ctx context.Context) (bool, error) {
 		clear(problems)
 		for i, cl := range s.claims {
 			vs, err := api.Get(ctx, s.name(i), metav1.GetOptions{})

@@ -52,6 +52,10 @@ const (
 // cheap for the API server.
 const pollInterval = time.Second
 
+// cutPollInterval is how often snapshot looks for the cut while the app is
+// frozen: every tick of it is added to the freeze.
+const cutPollInterval = 100 * time.Millisecond
+
 // cleanupTimeout bounds deleting what a failed call created; it runs on a
 // context of its own because the call's may be what ran out.
 const cleanupTimeout = 30 * time.Second
@@ -88,7 +92,12 @@ func createdBy(rt *Runtime, obj metav1.Object) bool {
 // poll checks cond now and then every pollInterval until it is done, fails
 // or ctx ends.
 func poll(ctx context.Context, cond wait.ConditionWithContextFunc) error {
-	return wait.PollUntilContextCancel(ctx, pollInterval, true, cond)
+	return pollEvery(ctx, pollInterval, cond)
+}
+
+// pollEvery is poll with its own interval.
+func pollEvery(ctx context.Context, every time.Duration, cond wait.ConditionWithContextFunc) error {
+	return wait.PollUntilContextCancel(ctx, every, true, cond)
 }
 
 // waitBound waits until every claim is Bound. On timeout the error names
