@@ -45,4 +45,27 @@ snapflow_bytes_moved_total 1024
 	if n := testutil.CollectAndCount(m.phaseDuration); n != 1 {
 		t.Errorf("phase duration series = %d, want 1 (skipped phases have no duration)", n)
 	}
+	m.observeHold(1500 * time.Millisecond)
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP snapflow_quiesce_hold_seconds How long each quiesce hold (freeze) lasted, from freeze to release.
+# TYPE snapflow_quiesce_hold_seconds histogram
+snapflow_quiesce_hold_seconds_bucket{le="0.1"} 0
+snapflow_quiesce_hold_seconds_bucket{le="0.2"} 0
+snapflow_quiesce_hold_seconds_bucket{le="0.4"} 0
+snapflow_quiesce_hold_seconds_bucket{le="0.8"} 0
+snapflow_quiesce_hold_seconds_bucket{le="1.6"} 1
+snapflow_quiesce_hold_seconds_bucket{le="3.2"} 1
+snapflow_quiesce_hold_seconds_bucket{le="6.4"} 1
+snapflow_quiesce_hold_seconds_bucket{le="12.8"} 1
+snapflow_quiesce_hold_seconds_bucket{le="25.6"} 1
+snapflow_quiesce_hold_seconds_bucket{le="51.2"} 1
+snapflow_quiesce_hold_seconds_bucket{le="102.4"} 1
+snapflow_quiesce_hold_seconds_bucket{le="204.8"} 1
+snapflow_quiesce_hold_seconds_bucket{le="409.6"} 1
+snapflow_quiesce_hold_seconds_bucket{le="+Inf"} 1
+snapflow_quiesce_hold_seconds_sum 1.5
+snapflow_quiesce_hold_seconds_count 1
+`), "snapflow_quiesce_hold_seconds"); err != nil {
+		t.Error(err)
+	}
 }

@@ -68,9 +68,10 @@ func (f fakeFn) Release(_ context.Context, _ *functions.Runtime, key string) err
 }
 
 // fakeRegistry has:
-//   - fakeStep(name, cleanup?, fail?): records "run <name>", registers a cleanup
-//     keyed by name when cleanup is true, fails permanently when fail is true;
-//     output: echo (name).
+//   - fakeStep(name, cleanup?, fail?, hold?, cut?): records "run <name>",
+//     registers a cleanup (or a hold) keyed by name when cleanup (hold) is
+//     true, releases the pending holds and records "cut <name>" when cut is
+//     true, fails permanently when fail is true; output: echo (name).
 //   - fakeBlock(name): records, then blocks until its context ends.
 //   - fakeFlaky(name, succeedOn): fails until the succeedOn-th call.
 func fakeRegistry(t *testing.T, rec *calls) *functions.Registry {
@@ -84,6 +85,8 @@ func fakeRegistry(t *testing.T, rec *calls) *functions.Registry {
 				{Name: "name", Type: cel.StringType, Required: true, Doc: "label"},
 				{Name: "cleanup", Type: cel.BoolType, Default: false, Doc: "register a cleanup"},
 				{Name: "fail", Type: cel.BoolType, Default: false, Doc: "fail permanently"},
+				{Name: "hold", Type: cel.BoolType, Default: false, Doc: "register a hold keyed by name"},
+				{Name: "cut", Type: cel.BoolType, Default: false, Doc: "release the pending holds"},
 			},
 			Outputs: []functions.Output{{Name: "echo", Type: cel.StringType, Doc: "the name"}},
 		}, run: func(_ context.Context, rt *functions.Runtime, args map[string]any) (map[string]any, error) {
@@ -91,6 +94,15 @@ func fakeRegistry(t *testing.T, rec *calls) *functions.Registry {
 			rec.add("run " + name)
 			if args["cleanup"] == true {
 				rt.Cleanup(name)
+			}
+			if args["hold"] == true {
+				rt.Hold(name)
+			}
+			if args["cut"] == true {
+				if _, err := rt.ReleaseHolds(context.Background()); err != nil {
+					return nil, err
+				}
+				rec.add("cut " + name)
 			}
 			if args["fail"] == true {
 				return nil, functions.Permanent(fmt.Errorf("%s broke", name))

@@ -1,0 +1,67 @@
+package run_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/snapflow/snapflow/engine/run"
+	"github.com/snapflow/snapflow/schema/v1alpha1"
+)
+
+// TestRunFakeHoldReleasedAtCut: a hold is released when a later phase
+// cuts, before the phases after it, and only once; ordinary cleanups wait
+// for the end.
+func TestRunFakeHoldReleasedAtCut(t *testing.T) {
+	rec := &calls{}
+	bp := compileYAML(t, fakeRegistry(t, rec), `
+  actions:
+    backup:
+      phases:
+      - {name: freeze, func: fakeStep, args: {name: freeze, hold: true}}
+      - {name: clone, func: fakeStep, args: {name: clone, cleanup: true}}
+      - {name: snap, func: fakeStep, args: {name: snap, cut: true}}
+      - {name: after, func: fakeStep, args: {name: after}}
+`)
+	var held []time.Duration
+	e := &run.Executor{HoldReleased: func(d time.Duration) { held = append(held, d) }}
+	res := runAction(t, context.Background(), e, bp, nil)
+	if res.Outcome != v1alpha1.ActionSetSucceeded {
+		t.Fatalf("outcome %s: %v", res.Outcome, res.Err)
+	}
+	want := []string{"run freeze", "run clone", "run snap", "release freeze", "cut snap", "run after", "release clone"}
+	if diff := cmp.Diff(want, rec.get()); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+	if len(held) != 1 || held[0] < 0 {
+		t.Errorf("hold times %v, want one", held)
+	}
+}
+
+// TestRunFakeHoldReleasedBeforeFinally: when a phase fails while a hold is
+// pending, the hold is released before any finally phase runs.
+func TestRunFakeHoldReleasedBeforeFinally(t *testing.T) {
+	rec := &calls{}
+	bp := compileYAML(t, fakeRegistry(t, rec), `
+  actions:
+    backup:
+      phases:
+      - {name: freeze, func: fakeStep, args: {name: freeze, hold: true}}
+      - {name: snap, func: fakeStep, args: {name: snap, fail: true}}
+      finally:
+      - {name: report, func: fakeStep, args: {name: report}}
+`)
+	res := runAction(t, context.Background(), &run.Executor{}, bp, nil)
+	if res.Outcome != v1alpha1.ActionSetFailed {
+		t.Fatalf("outcome %s, want Failed", res.Outcome)
+	}
+	want := []string{"run freeze", "run snap", "release freeze", "run report"}
+	if diff := cmp.Diff(want, rec.get()); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+	if len(res.State.Cleanups) != 0 {
+		t.Errorf("pending cleanups %v, want none", res.State.Cleanups)
+	}
+}
