@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -78,11 +79,10 @@ func TestBasicAppBackupRestore(t *testing.T) {
 	cut := parseTime(t, snaps[0].CreationTime)
 	original := appLines(t, app, pod)
 
-	// Restore next to the running app: the pre-provisioned path.
-	copyNS := "vol-app-copy"
-	t.Cleanup(func() {
-		_ = env.kube.CoreV1().Namespaces().Delete(context.Background(), copyNS, metav1.DeleteOptions{})
-	})
+	// Restore next to the running app (the pre-provisioned path) into a
+	// copy of the app scaled to 0, which the blueprint scales up.
+	copyNS := namespace(t, "vol-app-copy")
+	kubectlIn(t, basicAppDeployment(t, copyNS, 0), "apply", "-f", "-")
 	restoreAndCompare(t, c, sets, "restore-copy", copyNS, original, cut)
 
 	// The disaster: the app's namespace goes, its snapshots stay.
@@ -99,10 +99,10 @@ func TestBasicAppBackupRestore(t *testing.T) {
 	restoreAndCompare(t, c, sets, "restore-lost", app, original, cut)
 }
 
-// restoreAndCompare restores the backup ActionSet into ns, starts
-// basic-app there on the restored claim, and checks its file: the lines of
-// the snapshot, identical to the original's, then a break, then lines
-// written after the restore.
+// restoreAndCompare restores the backup ActionSet into ns, where the
+// restore scales basic-app up if it exists or the test applies it, and
+// checks its file: the lines of the snapshot, identical to the
+// original's, then a break, then lines written after the restore.
 func restoreAndCompare(t *testing.T, c client.Client, sets, name, ns string, original []string, cut time.Time) {
 	t.Helper()
 	restore := &v1alpha1.ActionSet{
@@ -112,19 +112,23 @@ func restoreAndCompare(t *testing.T, c client.Client, sets, name, ns string, ori
 			Action:    "restore",
 			Object:    v1alpha1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: ns, Name: "basic-app"},
 			Artifacts: &v1alpha1.ArtifactsSource{FromActionSet: "backup"},
+			Params:    jsonArgs(`{"scaleTo": 1}`),
 		},
 	}
 	if err := c.Create(t.Context(), restore); err != nil {
 		t.Fatal(err)
 	}
-	mustSucceed(t, finished(t, c, sets, name))
+	done := finished(t, c, sets, name)
+	mustSucceed(t, done)
 	restoredAt := time.Now()
 	waitBound(t, ns, "data")
-	data, err := os.ReadFile(repoPath("examples", "basic-app", "deployment.yaml"))
-	if err != nil {
-		t.Fatal(err)
+	scaled := done.Status.Phases[len(done.Status.Phases)-1]
+	if scaled.Name != "scaleUp" {
+		t.Fatalf("last phase %s, want scaleUp", scaled.Name)
 	}
-	kubectlIn(t, strings.ReplaceAll(string(data), "namespace: basic-app", "namespace: "+ns), "apply", "-f", "-")
+	if scaled.State == v1alpha1.PhaseSkipped { // the app did not exist
+		kubectlIn(t, basicAppDeployment(t, ns, 1), "apply", "-f", "-")
+	}
 	pod := appPod(t, ns)
 	// Lines carry whole seconds: the snapshot's are at most the cut's
 	// second, the restored app's at least the restore's, seconds later.
@@ -145,5 +149,16 @@ func restoreAndCompare(t *testing.T, c client.Client, sets, name, ns string, ori
 	if first := parseTime(t, got[k]); first.Before(restoredAt.Truncate(time.Second)) {
 		t.Errorf("the first line after the snapshot, %s, is before the restore at %s: no break", first, restoredAt)
 	}
-	t.Logf("%s: %d lines restored up to %s, writing again from %s", name, k, got[k-1], got[k])
+	t.Logf("%s: %d lines restored up to %s, writing again from %s (scaleUp %s)", name, k, got[k-1], got[k], scaled.State)
+}
+
+// basicAppDeployment is examples/basic-app's Deployment in ns.
+func basicAppDeployment(t *testing.T, ns string, replicas int) string {
+	t.Helper()
+	data, err := os.ReadFile(repoPath("examples", "basic-app", "deployment.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.ReplaceAll(string(data), "namespace: basic-app", "namespace: "+ns)
+	return strings.Replace(doc, "replicas: 1", fmt.Sprintf("replicas: %d", replicas), 1)
 }
