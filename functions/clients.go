@@ -22,6 +22,14 @@ type Clients struct {
 	Dynamic   dynamic.Interface        // any object by GVR, for wait
 	Mapper    meta.RESTMapper          // kind to resource, for wait
 	Exec      PodExec                  // commands in running containers
+	Mover     Mover                    // how to start snapflow in mover pods
+}
+
+// Mover says how export and restore start snapflow in a mover pod: the
+// image, and the command that runs the snapflow binary in it.
+type Mover struct {
+	Image   string
+	Command []string
 }
 
 // PodExec runs a command in a container of a running pod, as kubectl exec

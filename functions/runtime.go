@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/utils/clock"
 
+	"github.com/snapflow/snapflow/engine/celenv"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
@@ -30,6 +31,9 @@ type Runtime struct {
 	Clock clock.Clock
 	// Clients are the cluster clients; zero outside the controller.
 	Clients Clients
+	// Action is the run: the ActionSet's name, namespace (where its
+	// Location lives) and UID.
+	Action celenv.Action
 	// Hold registers a cleanup that is a hold on the application, such as
 	// a freeze. Besides the usual end-of-action release, the engine
 	// releases every pending hold as soon as a later phase calls

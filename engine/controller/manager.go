@@ -66,7 +66,12 @@ type Options struct {
 	// Clients are what functions call; the zero value means clients built
 	// from the manager's config.
 	Clients functions.Clients
+	// Mover says how export and restore start snapflow in mover pods.
+	Mover functions.Mover
 }
+
+// DefaultMover runs the snapflow image's binary.
+var DefaultMover = functions.Mover{Image: "ghcr.io/snapflow/snapflow:dev", Command: []string{"/snapflow"}}
 
 // Scheme is the scheme the controller uses: the built-in kinds and
 // snapflow's.
@@ -152,6 +157,12 @@ func Setup(mgr manager.Manager, cfg *rest.Config, o Options) error {
 		if o.Clients, err = NewClients(cfg, mgr.GetRESTMapper()); err != nil {
 			return err
 		}
+	}
+	if o.Clients.Mover.Image == "" {
+		o.Clients.Mover = o.Mover
+	}
+	if o.Clients.Mover.Image == "" {
+		o.Clients.Mover = DefaultMover
 	}
 	runners := NewRunners(o.Concurrency)
 	if err := mgr.Add(runners); err != nil {

@@ -11,6 +11,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/snapflow/snapflow/engine/controller"
+	"github.com/snapflow/snapflow/functions"
 )
 
 const controllerLong = `Run the ActionSet controller.
@@ -39,6 +40,8 @@ type ControllerOptions struct {
 	LeaderElect            bool
 	LeaderElectNamespace   string
 	Namespaces             []string
+	MoverImage             string
+	MoverCommand           []string
 
 	config *rest.Config
 }
@@ -67,6 +70,8 @@ func NewCmdController(deps Deps, streams IOStreams) *cobra.Command {
 	f.BoolVar(&o.LeaderElect, "leader-elect", false, "elect a leader through a Lease, so that only one replica runs actions")
 	f.StringVar(&o.LeaderElectNamespace, "leader-elect-namespace", "", "namespace of the leader election Lease; empty means the pod's namespace")
 	f.StringSliceVar(&o.Namespaces, "namespaces", nil, "run only the ActionSets of these namespaces (comma-separated); empty means all")
+	f.StringVar(&o.MoverImage, "mover-image", controller.DefaultMover.Image, "image of the mover pods that export and restore start")
+	f.StringSliceVar(&o.MoverCommand, "mover-command", controller.DefaultMover.Command, "command that runs the snapflow binary in the mover image")
 	return cmd
 }
 
@@ -103,6 +108,7 @@ func (o *ControllerOptions) Run() error {
 		LeaderElect:             o.LeaderElect,
 		LeaderElectionNamespace: o.LeaderElectNamespace,
 		Namespaces:              o.Namespaces,
+		Mover:                   functions.Mover{Image: o.MoverImage, Command: o.MoverCommand},
 	})
 	if err != nil {
 		return fmt.Errorf("controller: %w", err)
