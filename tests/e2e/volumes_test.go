@@ -99,10 +99,8 @@ func TestBasicAppBackupRestore(t *testing.T) {
 	restoreAndCompare(t, c, sets, "restore-lost", app, original, cut)
 }
 
-// restoreAndCompare restores the backup ActionSet into ns, where the
-// restore scales basic-app up if it exists or the test applies it, and
-// checks its file: the lines of the snapshot, identical to the
-// original's, then a break, then lines written after the restore.
+// restoreAndCompare restores the backup ActionSet into ns with the
+// quiesced-snapshot blueprint, and compares (compareRestored).
 func restoreAndCompare(t *testing.T, c client.Client, sets, name, ns string, original []string, cut time.Time) {
 	t.Helper()
 	restore := &v1alpha1.ActionSet{
@@ -118,6 +116,15 @@ func restoreAndCompare(t *testing.T, c client.Client, sets, name, ns string, ori
 	if err := c.Create(t.Context(), restore); err != nil {
 		t.Fatal(err)
 	}
+	compareRestored(t, c, sets, name, ns, original, cut)
+}
+
+// compareRestored waits for the restore ActionSet name, starts basic-app
+// on the restored claim unless the restore scaled it up, and checks its
+// file: the lines of the snapshot, identical to the original's, then a
+// break, then lines written after the restore.
+func compareRestored(t *testing.T, c client.Client, sets, name, ns string, original []string, cut time.Time) {
+	t.Helper()
 	done := finished(t, c, sets, name)
 	mustSucceed(t, done)
 	restoredAt := time.Now()
