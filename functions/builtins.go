@@ -16,5 +16,6 @@ func Builtins() (*Registry, error) {
 		CloneReadOnly(),
 		Restore(),
 		DeleteSnapshots(),
+		Export(),
 	)
 }

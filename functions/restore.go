@@ -22,13 +22,16 @@ import (
 // the target is another namespace, it restores from the retained storage
 // handle through a temporary pre-provisioned snapshot.
 func Restore() Function {
-	return Typed[RestoreArgs, RestoreOutputs]{Sig: restoreSignature, Run: runRestore, Rel: releaseRestoreSource}
+	return Typed[RestoreArgs, RestoreOutputs]{Sig: restoreSignature, Run: runRestore, Rel: releaseRestore}
 }
 
 var restoredObject = objectOf[RestoredPVC]("RestoredPVC", "a claim created from a restore point")
 
-// restoreFromSnapshot is the only source so far; exports come next.
-const restoreFromSnapshot = "snapshot"
+// The sources restore reads from.
+const (
+	restoreFromSnapshot = "snapshot"
+	restoreFromExport   = "export"
+)
 
 var restoreSignature = Signature{
 	Name: "restore",
@@ -42,7 +45,13 @@ var restoreSignature = Signature{
 			Doc: "new claim name by source claim name; a claim missing here keeps its name"},
 		{Name: "timeout", Type: cel.DurationType, Default: "10m",
 			Doc: "how long the claims may take to bind; not waited for with a WaitForFirstConsumer class"},
-		{Name: "from", Type: cel.StringType, Default: restoreFromSnapshot, Doc: `where the data comes from; only "snapshot" so far`},
+		{Name: "from", Type: cel.StringType, Default: restoreFromSnapshot,
+			Doc: `where the data comes from: "snapshot" (fast, local) or "export" (a Location, after losing the snapshots too)`},
+		{Name: "exports", Type: cel.ListType(exportObject.Type()), Default: []any{},
+			Doc: "from export: the restore point's exports, e.g. ${{ artifacts.exports }}; snapshots still give each claim's class, size and modes"},
+		{Name: "location", Type: cel.StringType, Default: "", Doc: "from export: the Location to read, e.g. ${{ location.name }}"},
+		{Name: "verifyPercent", Type: cel.DoubleType, Default: 10.0,
+			Doc: "from export: percent of the restored files whose content is read back from the repository and compared; every directory always is"},
 	},
 	Outputs: []Output{
 		{Name: "pvcs", Type: cel.ListType(restoredObject.Type()), Doc: "the claims, one per snapshot, in order"},
@@ -52,11 +61,14 @@ var restoreSignature = Signature{
 
 // RestoreArgs are restore's arguments.
 type RestoreArgs struct {
-	Snapshots []SnapshotRecord  `json:"snapshots"`
-	Namespace string            `json:"namespace"`
-	Names     map[string]string `json:"names"`
-	Timeout   metav1.Duration   `json:"timeout"`
-	From      string            `json:"from"`
+	Snapshots     []SnapshotRecord  `json:"snapshots"`
+	Namespace     string            `json:"namespace"`
+	Names         map[string]string `json:"names"`
+	Timeout       metav1.Duration   `json:"timeout"`
+	From          string            `json:"from"`
+	Exports       []ExportRecord    `json:"exports"`
+	Location      string            `json:"location"`
+	VerifyPercent float64           `json:"verifyPercent"`
 }
 
 // RestoreOutputs are restore's outputs.
@@ -76,10 +88,8 @@ type RestoredPVC struct {
 const annotationRestoredFrom = "snapflow.dev/restored-from"
 
 func runRestore(ctx context.Context, rt *Runtime, in RestoreArgs) (RestoreOutputs, error) {
-	if in.From != restoreFromSnapshot {
-		return RestoreOutputs{}, Permanent(fmt.Errorf("from %q is not supported yet; restore works from %q only", in.From, restoreFromSnapshot))
-	}
-	if err := rt.Clients.Check(UsesKube | UsesSnapshots); err != nil {
+	source, err := restoreSource(ctx, rt, in)
+	if err != nil {
 		return RestoreOutputs{}, err
 	}
 	if in.Timeout.Duration <= 0 {
@@ -89,8 +99,33 @@ func runRestore(ctx context.Context, rt *Runtime, in RestoreArgs) (RestoreOutput
 	if err != nil {
 		return RestoreOutputs{}, err
 	}
-	r := &restoreRun{rt: rt, source: snapshotSource{rt: rt}}
+	r := &restoreRun{rt: rt, source: source}
 	return r.run(ctx, targets, in)
+}
+
+// restoreSource checks the clients and args the from arg needs and
+// returns its claimSource.
+func restoreSource(ctx context.Context, rt *Runtime, in RestoreArgs) (claimSource, error) {
+	switch in.From {
+	case restoreFromSnapshot:
+		if err := rt.Clients.Check(UsesKube | UsesSnapshots); err != nil {
+			return nil, err
+		}
+		return snapshotSource{rt: rt}, nil
+	case restoreFromExport:
+		if err := rt.Clients.Check(UsesKube | UsesDynamic); err != nil {
+			return nil, err
+		}
+		if in.Location == "" || len(in.Exports) == 0 {
+			return nil, Permanent(errors.New(`from "export" needs location and exports`))
+		}
+		loc, err := getLocation(ctx, rt, in.Location)
+		if err != nil {
+			return nil, err
+		}
+		return exportSource{rt: rt, loc: loc, exports: exportsBySource(in.Exports), verify: in.VerifyPercent, timeout: in.Timeout.Duration}, nil
+	}
+	return nil, Permanent(fmt.Errorf("from %q is not one of %q, %q", in.From, restoreFromSnapshot, restoreFromExport))
 }
 
 // restoreTarget is one claim to create and the snapshot to fill it from.
@@ -274,4 +309,12 @@ func (r *restoreRun) create(ctx context.Context, t restoreTarget) error {
 		return fmt.Errorf("create claim %s: %w", t, err)
 	}
 	return nil
+}
+
+// releaseRestore releases what a snapshot source staged or a mover left.
+func releaseRestore(ctx context.Context, rt *Runtime, key string) error {
+	if strings.HasPrefix(key, "snapshot/") {
+		return releaseRestoreSource(ctx, rt, key)
+	}
+	return releaseMoverObject(ctx, rt, key)
 }

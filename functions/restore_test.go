@@ -173,9 +173,9 @@ func TestRestoreFakeWaitForFirstConsumerKeepsStaged(t *testing.T) {
 	}
 }
 
-func TestRestoreFromExportNotSupported(t *testing.T) {
-	_, err := runRestore(context.Background(), &Runtime{}, RestoreArgs{From: "export"})
-	if err == nil || !IsPermanent(err) || !strings.Contains(err.Error(), `from "export" is not supported yet`) {
+func TestRestoreFromUnknownSource(t *testing.T) {
+	_, err := runRestore(context.Background(), &Runtime{}, RestoreArgs{From: "tape"})
+	if err == nil || !IsPermanent(err) || !strings.Contains(err.Error(), `from "tape" is not one of "snapshot", "export"`) {
 		t.Fatalf("err = %v", err)
 	}
 }

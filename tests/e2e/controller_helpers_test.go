@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/snapflow/snapflow/engine/controller"
+	"github.com/snapflow/snapflow/functions"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 	"github.com/snapflow/snapflow/tests/cluster"
 )
@@ -39,7 +40,7 @@ func installCRDs(ctx context.Context, dyn dynamic.Interface, dir string) error {
 // controllerNamespaces are the namespaces of the controller tests: the
 // in-process controller watches only these, leaving other tests' ActionSets
 // alone.
-var controllerNamespaces = []string{"ctrl-run", "ctrl-invalid", "ctrl-cancel", "vol-sets", "vol-fail", "vol-clone"}
+var controllerNamespaces = []string{"ctrl-run", "ctrl-invalid", "ctrl-cancel", "vol-sets", "vol-fail", "vol-clone", "exp-sets"}
 
 var controllerOnce struct {
 	sync.Once
@@ -63,7 +64,15 @@ func startController(t *testing.T) client.Client {
 			return
 		}
 		ctrllog.SetLogger(klog.NewKlogr())
-		mgr, err := controller.NewManager(env.cfg, controller.Options{Concurrency: 4, Namespaces: controllerNamespaces})
+		bin, err := snapflowBinary() // mover pods run it on the process node
+		if err != nil {
+			controllerOnce.err = err
+			return
+		}
+		mgr, err := controller.NewManager(env.cfg, controller.Options{
+			Concurrency: 4, Namespaces: controllerNamespaces,
+			Mover: functions.Mover{Image: "snapflow", Command: []string{bin}},
+		})
 		if err != nil {
 			controllerOnce.err = err
 			return

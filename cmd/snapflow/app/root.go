@@ -53,6 +53,7 @@ func NewCmdRoot(deps Deps, streams IOStreams) *cobra.Command {
 		NewCmdFunctions(deps, streams),
 		NewCmdSchema(deps, streams),
 		NewCmdController(deps, streams),
+		NewCmdMover(deps, streams),
 	)
 	return root
 }

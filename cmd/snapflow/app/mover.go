@@ -1,0 +1,69 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/snapflow/snapflow/functions/kopia/repository"
+	"github.com/snapflow/snapflow/functions/mover"
+)
+
+const moverLong = `Move a volume's data to or from a Location's kopia repository.
+
+This runs inside a mover pod that the export and restore functions create;
+you do not run it by hand. The pod mounts the volume at /data (read-only
+for export) and gives the request in $SNAPFLOW_MOVER_REQUEST: the Location
+(no secrets), the source identity, and for restore the kopia snapshot.
+The repository password and the store's credentials come only from the
+environment (SNAPFLOW_REPOSITORY_PASSWORD, AZURE_STORAGE_ACCOUNT,
+AZURE_STORAGE_KEY, AZURE_STORAGE_SAS_TOKEN, AWS_ACCESS_KEY_ID,
+AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, or <NAME>_FILE naming a mounted
+file), never from flags.
+
+export writes an incremental, deduplicated, encrypted kopia snapshot of
+/data; restore writes a snapshot into /data and reads it back to verify.
+Standard output carries one JSON object per line: {"progress": ...} while
+it works, then {"result": ...} or {"error": "..."}.`
+
+// NewCmdMover builds snapflow mover.
+func NewCmdMover(_ Deps, streams IOStreams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:    "mover export|restore",
+		Short:  "Move a volume's data to or from a Location (runs in mover pods)",
+		Long:   moverLong,
+		Hidden: true, // started by the export and restore functions
+		Args:   UsageArgs(cobra.NoArgs),
+		RunE:   func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	for _, mode := range []string{mover.ModeExport, mover.ModeRestore} {
+		cmd.AddCommand(&cobra.Command{
+			Use:   mode,
+			Short: fmt.Sprintf("Run the %s described by $%s", mode, mover.RequestEnv),
+			Args:  UsageArgs(cobra.NoArgs),
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				return runMover(cmd.Context(), mode, streams)
+			},
+		})
+	}
+	return cmd
+}
+
+func runMover(ctx context.Context, mode string, streams IOStreams) error {
+	req, err := mover.RequestFromEnv()
+	if err != nil {
+		return &UsageError{err: err}
+	}
+	creds, err := repository.CredentialsFromEnv()
+	if err != nil {
+		return &UsageError{err: err}
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if err := mover.Run(ctx, mode, req, creds, streams.Out); err != nil {
+		return &ExitError{Code: ExitFindings, Err: err}
+	}
+	return nil
+}

@@ -1,0 +1,125 @@
+package functions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/cel-go/cel"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/snapflow/snapflow/engine/celenv"
+	"github.com/snapflow/snapflow/functions/mover"
+)
+
+// Export writes an incremental, deduplicated, encrypted kopia snapshot of
+// each clone to a Location: the offsite copy of the 3-2-1 rule. A mover
+// pod per clone mounts it read-only at /data, next to the volume, and
+// reports progress as it uploads.
+func Export() Function {
+	return Typed[ExportArgs, ExportOutputs]{Sig: exportSignature, Run: runExport, Rel: releaseMoverObject}
+}
+
+var exportObject = objectOf[ExportRecord]("Export", "one volume's kopia snapshot on a Location")
+
+var exportSignature = Signature{
+	Name: "export",
+	Doc:  "Writes an incremental, deduplicated, encrypted kopia snapshot of each clone to a Location, through a mover pod per clone.",
+	Args: []Arg{
+		{Name: "pvcs", Type: cel.ListType(cloneObject.Type()), Required: true,
+			Doc: "the read-only clones to export, e.g. ${{ phases.clone.pvcs }}"},
+		{Name: "location", Type: cel.StringType, Required: true,
+			Doc: "name of the Location, in the ActionSet's namespace, e.g. ${{ location.name }}"},
+		{Name: "source", Type: cel.StringType, Default: "snapflow",
+			Doc: "who exports, e.g. the cluster's name: each claim's snapshots are incremental against the previous ones of the same source, namespace and claim"},
+		{Name: "timeout", Type: cel.DurationType, Default: "6h", Doc: "how long one volume's export may take"},
+	},
+	Outputs: []Output{
+		{Name: "exports", Type: cel.ListType(exportObject.Type()), Doc: "one export per clone, in order"},
+	},
+	Objects: []celenv.Object{exportObject},
+}
+
+// ExportArgs are export's arguments.
+type ExportArgs struct {
+	PVCs     []Clone         `json:"pvcs"`
+	Location string          `json:"location"`
+	Source   string          `json:"source"`
+	Timeout  metav1.Duration `json:"timeout"`
+}
+
+// ExportOutputs are export's outputs.
+type ExportOutputs struct {
+	Exports []ExportRecord `json:"exports"`
+}
+
+// ExportRecord is one exported volume, the CEL type snapflow.Export.
+type ExportRecord struct {
+	PVC        string `json:"pvc" doc:"the claim the clone was made of"`
+	Namespace  string `json:"namespace" doc:"namespace of the claim"`
+	Location   string `json:"location" doc:"the Location written to"`
+	Source     string `json:"source" doc:"kopia source as host:user/path"`
+	SnapshotID string `json:"snapshotID" doc:"the kopia snapshot"`
+	BytesTotal int64  `json:"bytesTotal" doc:"bytes in the volume"`
+	BytesNew   int64  `json:"bytesNew" doc:"bytes uploaded: what the previous export did not have"`
+	Files      int64  `json:"files" doc:"files in the volume"`
+	Duration   string `json:"duration" doc:"how long the export took"`
+}
+
+func runExport(ctx context.Context, rt *Runtime, in ExportArgs) (ExportOutputs, error) {
+	if err := rt.Clients.Check(UsesKube | UsesDynamic); err != nil {
+		return ExportOutputs{}, err
+	}
+	loc, err := getLocation(ctx, rt, in.Location)
+	if err != nil {
+		return ExportOutputs{}, err
+	}
+	out := ExportOutputs{Exports: []ExportRecord{}}
+	for i, pvc := range in.PVCs {
+		src := mover.Source{Host: in.Source, User: pvc.Namespace, Path: pvc.SourcePVC}
+		job := moverJob{
+			mode: mover.ModeExport, namespace: pvc.Namespace, claim: pvc.Name,
+			name: rt.Names.Name("export-" + pvc.SourcePVC), timeout: in.Timeout.Duration,
+			request: mover.Request{Location: loc.Spec, Source: src},
+			progress: func(done, total int64) {
+				rt.Progress.Report(progressOf(i, len(in.PVCs), done, total))
+			},
+		}
+		res, err := runMover(ctx, rt, loc, job)
+		if err != nil {
+			return ExportOutputs{}, fmt.Errorf("export claim %s/%s: %w", pvc.Namespace, pvc.SourcePVC, err)
+		}
+		out.Exports = append(out.Exports, ExportRecord{
+			PVC: pvc.SourcePVC, Namespace: pvc.Namespace, Location: in.Location,
+			Source:     fmt.Sprintf("%s@%s:%s", src.User, src.Host, src.Path),
+			SnapshotID: res.SnapshotID, BytesTotal: res.BytesTotal, BytesNew: res.BytesNew,
+			Files: res.Files, Duration: res.Duration.Round(time.Millisecond).String(),
+		})
+		rt.Message(fmt.Sprintf("exported %d of %d: %s (%d of %d bytes new)", i+1, len(in.PVCs), pvc.SourcePVC, res.BytesNew, res.BytesTotal))
+	}
+	return out, nil
+}
+
+// errMoverFailed marks a mover that ran and reported an error.
+var errMoverFailed = errors.New("mover failed")
+
+// releaseMoverObject deletes a mover pod or credentials Secret left by an
+// interrupted export or restore; the key is kind/namespace/name.
+func releaseMoverObject(ctx context.Context, rt *Runtime, key string) error {
+	kind, ns, name, err := splitMoverKey(key)
+	if err != nil {
+		return Permanent(err)
+	}
+	switch kind {
+	case "pod":
+		err = rt.Clients.Kube.CoreV1().Pods(ns).Delete(ctx, name, metav1.DeleteOptions{})
+	case "secret":
+		err = rt.Clients.Kube.CoreV1().Secrets(ns).Delete(ctx, name, metav1.DeleteOptions{})
+	}
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,155 @@
+// Package mover is the data mover's side of an export or a restore: what
+// `snapflow mover export|restore` does inside a mover pod, and the line
+// protocol through which it tells the export and restore functions its
+// progress and result. The request travels in an environment variable
+// (it holds no secret); credentials come from the environment or mounted
+// files (see repository.CredentialsFromEnv), never from the command line.
+package mover
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/kopia/kopia/snapshot"
+
+	"github.com/snapflow/snapflow/functions/kopia/repository"
+	"github.com/snapflow/snapflow/schema/v1alpha1"
+)
+
+// RequestEnv holds the JSON Request in a mover pod.
+const RequestEnv = "SNAPFLOW_MOVER_REQUEST"
+
+// Modes of a mover.
+const (
+	ModeExport  = "export"
+	ModeRestore = "restore"
+)
+
+// Request says what a mover does.
+type Request struct {
+	Location v1alpha1.LocationSpec `json:"location"`
+	// Source identifies the exported volume across exports, so each one is
+	// incremental against the previous of the same source.
+	Source Source `json:"source"`
+	// Dir is the volume's mount path in the pod.
+	Dir string `json:"dir"`
+	// ConfigDir holds kopia's config and cache.
+	ConfigDir string `json:"configDir"`
+	// SnapshotID is the kopia snapshot to restore (restore only).
+	SnapshotID string `json:"snapshotID,omitempty"`
+	// VerifyPercent of the restored files' content is read back (restore
+	// only); every directory always is.
+	VerifyPercent float64 `json:"verifyPercent,omitempty"`
+	// Parallel uploads; 0 means one per CPU.
+	Parallel int `json:"parallel,omitempty"`
+}
+
+// Source is a kopia snapshot source: who exported which volume.
+type Source struct {
+	Host string `json:"host"` // e.g. the cluster
+	User string `json:"user"` // e.g. the namespace
+	Path string `json:"path"` // e.g. the claim
+}
+
+// Line is one line the mover writes on standard output: progress while it
+// works, then a result or an error.
+type Line struct {
+	Progress *repository.Progress `json:"progress,omitempty"`
+	Result   *repository.Result   `json:"result,omitempty"`
+	Error    string               `json:"error,omitempty"`
+}
+
+// RequestFromEnv reads the request a mover pod was given.
+func RequestFromEnv() (Request, error) {
+	raw := os.Getenv(RequestEnv)
+	if raw == "" {
+		return Request{}, fmt.Errorf("%s is not set: the mover runs in a pod made by the export or restore function", RequestEnv)
+	}
+	var req Request
+	if err := json.Unmarshal([]byte(raw), &req); err != nil {
+		return Request{}, fmt.Errorf("%s: %w", RequestEnv, err)
+	}
+	return req, nil
+}
+
+// Run does what req asks in mode, writing Lines to out. The returned error
+// has also been written as the last Line.
+func Run(ctx context.Context, mode string, req Request, creds repository.Credentials, out io.Writer) error {
+	w := &lineWriter{out: out}
+	res, err := run(ctx, mode, req, creds, w.progress)
+	if err != nil {
+		w.write(Line{Error: err.Error()})
+		return err
+	}
+	w.write(Line{Result: &res})
+	return nil
+}
+
+func run(ctx context.Context, mode string, req Request, creds repository.Credentials, progress func(repository.Progress)) (repository.Result, error) {
+	if mode != ModeExport && mode != ModeRestore {
+		return repository.Result{}, fmt.Errorf("mode %q is not one of %s, %s", mode, ModeExport, ModeRestore)
+	}
+	if mode == ModeRestore && req.SnapshotID == "" {
+		return repository.Result{}, errors.New("restore needs a snapshotID")
+	}
+	st, err := repository.NewStorage(ctx, req.Location, creds, mode == ModeExport)
+	if err != nil {
+		return repository.Result{}, fmt.Errorf("open the Location's storage: %w", err)
+	}
+	rep, err := repository.Open(ctx, st, creds.Password, req.ConfigDir)
+	if err != nil {
+		return repository.Result{}, fmt.Errorf("open the repository: %w", err)
+	}
+	defer rep.Close(context.WithoutCancel(ctx))
+	if mode == ModeExport {
+		src := snapshot.SourceInfo{Host: req.Source.Host, UserName: req.Source.User, Path: req.Source.Path}
+		return repository.Upload(ctx, rep, req.Dir, src, req.Parallel, progress)
+	}
+	res, err := repository.Restore(ctx, rep, req.SnapshotID, req.Dir, progress)
+	if err != nil {
+		return res, err
+	}
+	if err := repository.Verify(ctx, rep, req.SnapshotID, req.VerifyPercent); err != nil {
+		return res, fmt.Errorf("verify snapshot %s: %w", req.SnapshotID, err)
+	}
+	return res, nil
+}
+
+// progressEvery throttles progress lines: often enough for a moving bar,
+// rarely enough to keep the pod log small.
+const progressEvery = time.Second
+
+// lineWriter writes Lines, one JSON object each, throttling progress.
+type lineWriter struct {
+	mu   sync.Mutex
+	out  io.Writer
+	last time.Time
+}
+
+func (w *lineWriter) progress(p repository.Progress) {
+	w.mu.Lock()
+	due := time.Since(w.last) >= progressEvery
+	if due {
+		w.last = time.Now()
+	}
+	w.mu.Unlock()
+	if due {
+		w.write(Line{Progress: &p})
+	}
+}
+
+func (w *lineWriter) write(l Line) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	b, err := json.Marshal(l)
+	if err != nil {
+		return // Line holds only numbers and strings
+	}
+	_, _ = w.out.Write(append(b, '\n'))
+}

@@ -1,0 +1,190 @@
+package functions
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/snapflow/snapflow/functions/kopia/repository"
+	"github.com/snapflow/snapflow/functions/mover"
+	"github.com/snapflow/snapflow/schema/v1alpha1"
+)
+
+// locationGVR is the Location resource, read through the dynamic client.
+var locationGVR = v1alpha1.SchemeGroupVersion.WithResource("locations")
+
+// getLocation reads the named Location from the ActionSet's namespace.
+func getLocation(ctx context.Context, rt *Runtime, name string) (*v1alpha1.Location, error) {
+	u, err := rt.Clients.Dynamic.Resource(locationGVR).Namespace(rt.Action.Namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, Permanent(fmt.Errorf("Location %s/%s not found", rt.Action.Namespace, name))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get Location %s/%s: %w", rt.Action.Namespace, name, err)
+	}
+	loc := &v1alpha1.Location{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, loc); err != nil {
+		return nil, Permanent(fmt.Errorf("Location %s/%s: %w", rt.Action.Namespace, name, err))
+	}
+	if loc.Spec.RepositoryPasswordSecretRef == nil {
+		return nil, Permanent(fmt.Errorf("Location %s/%s has no repositoryPasswordSecretRef: exports are always encrypted", loc.Namespace, loc.Name))
+	}
+	return loc, nil
+}
+
+// moverJob is one mover pod's work.
+type moverJob struct {
+	mode, namespace, claim, name string
+	timeout                      time.Duration
+	request                      mover.Request
+	progress                     func(done, total int64)
+}
+
+// runMover copies the Location's secrets next to the claim, runs a mover
+// pod and returns its result. Both objects are cleanups, so an interrupted
+// run still removes them; a mover that failed is deleted so a retry of
+// the phase starts a fresh one.
+func runMover(ctx context.Context, rt *Runtime, loc *v1alpha1.Location, job moverJob) (repository.Result, error) {
+	secret, err := copyCredentials(ctx, rt, loc, job.namespace)
+	if err != nil {
+		return repository.Result{}, err
+	}
+	pod, err := mover.Pod(mover.PodOptions{
+		Name: job.name, Namespace: job.namespace, Labels: ownedMeta(rt, "mover", job.namespace, job.name).Labels,
+		Image: rt.Clients.Mover.Image, Command: rt.Clients.Mover.Command, Mode: job.mode,
+		Claim: job.claim, CredentialsSecret: secret, Request: job.request,
+	})
+	if err != nil {
+		return repository.Result{}, err
+	}
+	rt.Cleanup(moverKey("pod", job.namespace, job.name))
+	pods := rt.Clients.Kube.CoreV1().Pods(job.namespace)
+	if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return repository.Result{}, fmt.Errorf("create mover pod %s/%s: %w", job.namespace, job.name, err)
+	}
+	res, err := followMover(ctx, rt, job)
+	if delErr := pods.Delete(context.WithoutCancel(ctx), job.name, metav1.DeleteOptions{}); delErr != nil && !apierrors.IsNotFound(delErr) {
+		err = errors.Join(err, fmt.Errorf("delete mover pod %s/%s: %w", job.namespace, job.name, delErr))
+	}
+	return res, err
+}
+
+// copyCredentials puts the repository password and the store's
+// credentials in a Secret in namespace, since a pod can only read Secrets
+// of its own namespace. Only the keys the mover reads are copied.
+func copyCredentials(ctx context.Context, rt *Runtime, loc *v1alpha1.Location, namespace string) (string, error) {
+	data := map[string][]byte{}
+	for _, ref := range []*v1alpha1.SecretReference{loc.Spec.CredentialsSecretRef, loc.Spec.RepositoryPasswordSecretRef} {
+		if ref == nil {
+			continue
+		}
+		ns := ref.Namespace
+		if ns == "" {
+			ns = loc.Namespace
+		}
+		s, err := rt.Clients.Kube.CoreV1().Secrets(ns).Get(ctx, ref.Name, metav1.GetOptions{})
+		if err != nil {
+			return "", fmt.Errorf("Location %s: read Secret %s/%s: %w", loc.Name, ns, ref.Name, err)
+		}
+		for key := range repository.SecretKeys {
+			if v, ok := s.Data[key]; ok {
+				data[key] = v
+			}
+		}
+	}
+	name := rt.Names.Name("credentials")
+	rt.Cleanup(moverKey("secret", namespace, name))
+	secret := &corev1.Secret{ObjectMeta: ownedMeta(rt, "mover", namespace, name), Data: data}
+	api := rt.Clients.Kube.CoreV1().Secrets(namespace)
+	_, err := api.Create(ctx, secret, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		_, err = api.Update(ctx, secret, metav1.UpdateOptions{})
+	}
+	if err != nil {
+		return "", fmt.Errorf("copy the Location's credentials to %s: %w", namespace, err)
+	}
+	return name, nil
+}
+
+// followMover streams the mover's log, reporting its progress, until the
+// pod ends; then returns its result line.
+func followMover(ctx context.Context, rt *Runtime, job moverJob) (repository.Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, job.timeout)
+	defer cancel()
+	if _, err := waitPodStarted(ctx, rt, job); err != nil {
+		return repository.Result{}, err
+	}
+	var last mover.Line
+	stream, err := rt.Clients.Kube.CoreV1().Pods(job.namespace).GetLogs(job.name, &corev1.PodLogOptions{Container: "mover", Follow: true}).Stream(ctx)
+	if err != nil {
+		return repository.Result{}, fmt.Errorf("follow mover pod %s/%s: %w", job.namespace, job.name, err)
+	}
+	sc := bufio.NewScanner(stream)
+	for sc.Scan() {
+		var l mover.Line
+		if json.Unmarshal(sc.Bytes(), &l) != nil {
+			continue // a log line of kopia's, not the protocol
+		}
+		if l.Progress != nil && job.progress != nil {
+			job.progress(l.Progress.BytesHashed, max(l.Progress.BytesEstimated, l.Progress.BytesHashed))
+		}
+		last = l
+	}
+	_ = stream.Close()
+	pod, err := waitPodDone(ctx, rt.Clients.Kube, job.namespace, job.name, job.timeout)
+	switch {
+	case err != nil:
+		return repository.Result{}, fmt.Errorf("mover pod %s/%s: %w", job.namespace, job.name, err)
+	case last.Error != "":
+		return repository.Result{}, fmt.Errorf("%w: %s", errMoverFailed, last.Error)
+	case pod.Status.Phase != corev1.PodSucceeded || last.Result == nil:
+		return repository.Result{}, fmt.Errorf("mover pod %s/%s ended %s without a result", job.namespace, job.name, podState(pod))
+	}
+	return *last.Result, nil
+}
+
+// waitPodStarted waits until the mover runs or has ended, so its log can
+// be followed.
+func waitPodStarted(ctx context.Context, rt *Runtime, job moverJob) (*corev1.Pod, error) {
+	var pod *corev1.Pod
+	err := poll(ctx, func(ctx context.Context) (bool, error) {
+		p, err := rt.Clients.Kube.CoreV1().Pods(job.namespace).Get(ctx, job.name, metav1.GetOptions{})
+		if err != nil {
+			return false, fmt.Errorf("get mover pod %s/%s: %w", job.namespace, job.name, err)
+		}
+		pod = p
+		return p.Status.Phase != corev1.PodPending, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mover pod %s/%s did not start (%s): %w", job.namespace, job.name, podState(pod), err)
+	}
+	return pod, nil
+}
+
+// progressOf is the progress of volume i of n, done of total bytes.
+func progressOf(i, n int, done, total int64) v1alpha1.Progress {
+	pct := int32(0)
+	if total > 0 {
+		pct = int32(min(done*100/total, 100))
+	}
+	return v1alpha1.Progress{Percent: (int32(i)*100 + pct) / int32(max(n, 1)), BytesDone: done, BytesTotal: total}
+}
+
+func moverKey(kind, namespace, name string) string { return kind + "/" + namespace + "/" + name }
+
+func splitMoverKey(key string) (kind, namespace, name string, err error) {
+	parts := strings.Split(key, "/")
+	if len(parts) != 3 || (parts[0] != "pod" && parts[0] != "secret") {
+		return "", "", "", fmt.Errorf("cleanup key %q is not pod|secret/namespace/name", key)
+	}
+	return parts[0], parts[1], parts[2], nil
+}

@@ -1,0 +1,130 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/snapflow/snapflow/schema/v1alpha1"
+)
+
+// repoPassword is the test repository's password; the test scans for it
+// where secrets must never appear.
+const repoPassword = "e2e-Repo-Pa55word-must-not-leak"
+
+// TestExportRestoreFilesystem backs up basic-app with csi-snapshot's 3-2-1
+// variant to a filesystem Location, deletes the app's namespace and its
+// snapshots, and restores from the export alone: the data is the
+// original's up to the snapshot. The password appears nowhere it must not.
+func TestExportRestoreFilesystem(t *testing.T) {
+	c := startController(t)
+	sets := namespace(t, "exp-sets")
+	app := namespace(t, "exp-app")
+	libraryBlueprint(t, c, sets, "csi-snapshot")
+	pod := basicApp(t, app, env.c.StorageClass)
+	filesystemLocation(t, c, sets, "fs", t.TempDir())
+
+	backup := &v1alpha1.ActionSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: sets, Name: "backup"},
+		Spec: v1alpha1.ActionSetSpec{
+			Blueprint: v1alpha1.BlueprintReference{Name: "csi-snapshot"}, Action: "backup",
+			Object:   v1alpha1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: app, Name: "basic-app"},
+			Location: &v1alpha1.LocalObjectReference{Name: "fs"},
+			Params:   jsonArgs(`{"export": true}`),
+		},
+	}
+	if err := c.Create(t.Context(), backup); err != nil {
+		t.Fatal(err)
+	}
+	done := finished(t, c, sets, "backup")
+	mustSucceed(t, done)
+	var snaps []snapshotOut
+	phaseOutput(t, done, "snap", "snapshots", &snaps)
+	var exports []struct {
+		SnapshotID string `json:"snapshotID"`
+		BytesTotal int64  `json:"bytesTotal"`
+		BytesNew   int64  `json:"bytesNew"`
+	}
+	phaseOutput(t, done, "upload", "exports", &exports)
+	if len(exports) != 1 || exports[0].SnapshotID == "" || exports[0].BytesTotal == 0 {
+		t.Fatalf("exports = %+v, want one with a snapshot of the data", exports)
+	}
+	cut := parseTime(t, snaps[0].CreationTime)
+	original := appLines(t, app, pod)
+
+	// Lose everything local: the snapshots, then the namespace.
+	retire := &v1alpha1.ActionSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: sets, Name: "retire"},
+		Spec: v1alpha1.ActionSetSpec{
+			Blueprint: v1alpha1.BlueprintReference{Name: "csi-snapshot"}, Action: "delete",
+			Object: backup.Spec.Object, Artifacts: &v1alpha1.ArtifactsSource{FromActionSet: "backup"},
+		},
+	}
+	if err := c.Create(t.Context(), retire); err != nil {
+		t.Fatal(err)
+	}
+	mustSucceed(t, finished(t, c, sets, "retire"))
+	if err := env.kube.CoreV1().Namespaces().Delete(t.Context(), app, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "namespace "+app+" deleted", func(ctx context.Context) (bool, error) {
+		_, err := env.kube.CoreV1().Namespaces().Get(ctx, app, metav1.GetOptions{})
+		return gone(err), client.IgnoreNotFound(err)
+	})
+	if _, err := env.dyn.Resource(volumeSnapshotContentGVR).Get(t.Context(), snaps[0].Content, metav1.GetOptions{}); !gone(err) {
+		t.Fatalf("the snapshot's content must be gone before the restore: %v", err)
+	}
+
+	restore := &v1alpha1.ActionSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: sets, Name: "restore"},
+		Spec: v1alpha1.ActionSetSpec{
+			Blueprint: v1alpha1.BlueprintReference{Name: "csi-snapshot"}, Action: "restore",
+			Object: backup.Spec.Object, Location: &v1alpha1.LocalObjectReference{Name: "fs"},
+			Artifacts: &v1alpha1.ArtifactsSource{FromActionSet: "backup"},
+			Params:    jsonArgs(`{"restoreFrom": "export"}`),
+		},
+	}
+	if err := c.Create(t.Context(), restore); err != nil {
+		t.Fatal(err)
+	}
+	compareRestored(t, c, sets, "restore", app, original, cut)
+	noSecretsLeaked(t, sets, app)
+}
+
+// filesystemLocation creates a filesystem Location at path with its
+// password Secret.
+func filesystemLocation(t *testing.T, c client.Client, ns, name, path string) {
+	t.Helper()
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-password"}, StringData: map[string]string{"password": repoPassword}}
+	if _, err := env.kube.CoreV1().Secrets(ns).Create(t.Context(), secret, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	loc := &v1alpha1.Location{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: v1alpha1.LocationSpec{Type: v1alpha1.LocationTypeFilesystem, Path: path,
+			RepositoryPasswordSecretRef: &v1alpha1.SecretReference{Name: secret.Name}},
+	}
+	if err := c.Create(t.Context(), loc); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// noSecretsLeaked scans ActionSets, Events and pods (their specs hold the
+// mover's command line and environment) for the password.
+func noSecretsLeaked(t *testing.T, namespaces ...string) {
+	t.Helper()
+	for _, ns := range namespaces {
+		for _, what := range []string{"actionsets.snapflow.dev", "events", "pods"} {
+			out := kubectl(t, "get", what, "-n", ns, "-o", "json")
+			if strings.Contains(out, repoPassword) {
+				t.Errorf("the repository password appears in %s of %s", what, ns)
+			}
+		}
+	}
+}
