@@ -18,31 +18,44 @@ import (
 // where secrets must never appear.
 const repoPassword = "e2e-Repo-Pa55word-must-not-leak"
 
-// TestExportRestoreFilesystem backs up basic-app with csi-snapshot's 3-2-1
-// variant to a filesystem Location, deletes the app's namespace and its
-// snapshots, and restores from the export alone: the data is the
-// original's up to the snapshot. The password appears nowhere it must not.
-func TestExportRestoreFilesystem(t *testing.T) {
+// TestExportRestore backs up basic-app with csi-snapshot's 3-2-1 variant
+// to a filesystem Location and to an azure one (Azurite), deletes the
+// app's namespace and its snapshots, and restores from the export alone:
+// the data is the original's up to the snapshot. The password and the
+// storage key appear nowhere they must not.
+func TestExportRestore(t *testing.T) {
 	c := startController(t)
 	sets := namespace(t, "exp-sets")
-	app := namespace(t, "exp-app")
 	libraryBlueprint(t, c, sets, "csi-snapshot")
+	t.Run("filesystem", func(t *testing.T) {
+		filesystemLocation(t, c, sets, "fs", t.TempDir())
+		exportRestore(t, c, sets, "fs")
+	})
+	t.Run("azure", func(t *testing.T) {
+		azureLocation(t, c, sets, "az")
+		exportRestore(t, c, sets, "az")
+	})
+}
+
+// exportRestore runs the backup, the loss and the restore through
+// Location loc.
+func exportRestore(t *testing.T, c client.Client, sets, loc string) {
+	app := namespace(t, "exp-app-"+loc)
 	pod := basicApp(t, app, env.c.StorageClass)
-	filesystemLocation(t, c, sets, "fs", t.TempDir())
 
 	backup := &v1alpha1.ActionSet{
-		ObjectMeta: metav1.ObjectMeta{Namespace: sets, Name: "backup"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: sets, Name: loc + "-backup"},
 		Spec: v1alpha1.ActionSetSpec{
 			Blueprint: v1alpha1.BlueprintReference{Name: "csi-snapshot"}, Action: "backup",
 			Object:   v1alpha1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: app, Name: "basic-app"},
-			Location: &v1alpha1.LocalObjectReference{Name: "fs"},
+			Location: &v1alpha1.LocalObjectReference{Name: loc},
 			Params:   jsonArgs(`{"export": true}`),
 		},
 	}
 	if err := c.Create(t.Context(), backup); err != nil {
 		t.Fatal(err)
 	}
-	done := finished(t, c, sets, "backup")
+	done := finished(t, c, sets, loc+"-backup")
 	mustSucceed(t, done)
 	var snaps []snapshotOut
 	phaseOutput(t, done, "snap", "snapshots", &snaps)
@@ -60,16 +73,16 @@ func TestExportRestoreFilesystem(t *testing.T) {
 
 	// Lose everything local: the snapshots, then the namespace.
 	retire := &v1alpha1.ActionSet{
-		ObjectMeta: metav1.ObjectMeta{Namespace: sets, Name: "retire"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: sets, Name: loc + "-retire"},
 		Spec: v1alpha1.ActionSetSpec{
 			Blueprint: v1alpha1.BlueprintReference{Name: "csi-snapshot"}, Action: "delete",
-			Object: backup.Spec.Object, Artifacts: &v1alpha1.ArtifactsSource{FromActionSet: "backup"},
+			Object: backup.Spec.Object, Artifacts: &v1alpha1.ArtifactsSource{FromActionSet: loc + "-backup"},
 		},
 	}
 	if err := c.Create(t.Context(), retire); err != nil {
 		t.Fatal(err)
 	}
-	mustSucceed(t, finished(t, c, sets, "retire"))
+	mustSucceed(t, finished(t, c, sets, loc+"-retire"))
 	if err := env.kube.CoreV1().Namespaces().Delete(t.Context(), app, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -82,18 +95,18 @@ func TestExportRestoreFilesystem(t *testing.T) {
 	}
 
 	restore := &v1alpha1.ActionSet{
-		ObjectMeta: metav1.ObjectMeta{Namespace: sets, Name: "restore"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: sets, Name: loc + "-restore"},
 		Spec: v1alpha1.ActionSetSpec{
 			Blueprint: v1alpha1.BlueprintReference{Name: "csi-snapshot"}, Action: "restore",
-			Object: backup.Spec.Object, Location: &v1alpha1.LocalObjectReference{Name: "fs"},
-			Artifacts: &v1alpha1.ArtifactsSource{FromActionSet: "backup"},
+			Object: backup.Spec.Object, Location: &v1alpha1.LocalObjectReference{Name: loc},
+			Artifacts: &v1alpha1.ArtifactsSource{FromActionSet: loc + "-backup"},
 			Params:    jsonArgs(`{"restoreFrom": "export"}`),
 		},
 	}
 	if err := c.Create(t.Context(), restore); err != nil {
 		t.Fatal(err)
 	}
-	compareRestored(t, c, sets, "restore", app, original, cut)
+	compareRestored(t, c, sets, loc+"-restore", app, original, cut)
 	noSecretsLeaked(t, sets, app)
 }
 
@@ -115,6 +128,35 @@ func filesystemLocation(t *testing.T, c client.Client, ns, name, path string) {
 	}
 }
 
+// azureLocation creates an azure Location on Azurite's eastus account,
+// with a new container, and its credentials and password Secrets.
+func azureLocation(t *testing.T, c client.Client, ns, name string) {
+	t.Helper()
+	key := env.c.AzuriteAccounts["eastus"]
+	creds := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-credentials"},
+		StringData: map[string]string{"azureStorageAccount": "eastus", "azureStorageKey": key}}
+	password := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-password"}, StringData: map[string]string{"password": repoPassword}}
+	for _, s := range []*corev1.Secret{creds, password} {
+		if _, err := env.kube.CoreV1().Secrets(ns).Create(t.Context(), s, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	loc := &v1alpha1.Location{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: v1alpha1.LocationSpec{Type: v1alpha1.LocationTypeAzure, Endpoint: env.c.AzuriteEndpoint + "/eastus",
+			Container: azbNewContainer(t, "eastus"), Prefix: "e2e",
+			CredentialsSecretRef:        &v1alpha1.SecretReference{Name: creds.Name},
+			RepositoryPasswordSecretRef: &v1alpha1.SecretReference{Name: password.Name}},
+	}
+	if err := c.Create(t.Context(), loc); err != nil {
+		t.Fatal(err)
+	}
+	leakWatch = append(leakWatch, key)
+}
+
+// leakWatch are secret values besides repoPassword that must not leak.
+var leakWatch []string
+
 // noSecretsLeaked scans ActionSets, Events and pods (their specs hold the
 // mover's command line and environment) for the password.
 func noSecretsLeaked(t *testing.T, namespaces ...string) {
@@ -122,8 +164,10 @@ func noSecretsLeaked(t *testing.T, namespaces ...string) {
 	for _, ns := range namespaces {
 		for _, what := range []string{"actionsets.snapflow.dev", "events", "pods"} {
 			out := kubectl(t, "get", what, "-n", ns, "-o", "json")
-			if strings.Contains(out, repoPassword) {
-				t.Errorf("the repository password appears in %s of %s", what, ns)
+			for _, secret := range append([]string{repoPassword}, leakWatch...) {
+				if strings.Contains(out, secret) {
+					t.Errorf("a secret value (%d characters) appears in %s of %s", len(secret), what, ns)
+				}
 			}
 		}
 	}
