@@ -144,6 +144,8 @@ func followMover(ctx context.Context, rt *Runtime, job moverJob) (repository.Res
 	switch {
 	case err != nil:
 		return repository.Result{}, fmt.Errorf("mover pod %s/%s: %w", job.namespace, job.name, err)
+	case last.Error != "" && last.Permanent:
+		return repository.Result{}, Permanent(fmt.Errorf("%w: %s", errMoverFailed, last.Error))
 	case last.Error != "":
 		return repository.Result{}, fmt.Errorf("%w: %s", errMoverFailed, last.Error)
 	case pod.Status.Phase != corev1.PodSucceeded || last.Result == nil:

@@ -181,6 +181,8 @@ func (s *snapshotRun) run(ctx context.Context, classes []string) (SnapshotOutput
 		out.Snapshots = append(out.Snapshots, rec)
 	}
 	out.QuiesceHold = held.String()
+	s.rt.Message(fmt.Sprintf("%d snapshots ready in %s; quiesce held %s",
+		len(s.claims), s.rt.Clock.Since(start).Round(time.Millisecond), held))
 	return out, nil
 }
 

@@ -63,6 +63,9 @@ type Line struct {
 	Progress *repository.Progress `json:"progress,omitempty"`
 	Result   *repository.Result   `json:"result,omitempty"`
 	Error    string               `json:"error,omitempty"`
+	// Permanent marks an error a retry cannot fix, such as a wrong
+	// password.
+	Permanent bool `json:"permanent,omitempty"`
 }
 
 // RequestFromEnv reads the request a mover pod was given.
@@ -84,7 +87,8 @@ func Run(ctx context.Context, mode string, req Request, creds repository.Credent
 	w := &lineWriter{out: out}
 	res, err := run(ctx, mode, req, creds, w.progress)
 	if err != nil {
-		w.write(Line{Error: err.Error()})
+		permanent := errors.Is(err, repository.ErrWrongPassword) || errors.Is(err, repository.ErrNotRepository)
+		w.write(Line{Error: err.Error(), Permanent: permanent})
 		return err
 	}
 	w.write(Line{Result: &res})

@@ -28,8 +28,10 @@ func TestExportRestore(t *testing.T) {
 	sets := namespace(t, "exp-sets")
 	libraryBlueprint(t, c, sets, "csi-snapshot")
 	t.Run("filesystem", func(t *testing.T) {
-		filesystemLocation(t, c, sets, "fs", t.TempDir())
-		exportRestore(t, c, sets, "fs")
+		path := t.TempDir()
+		filesystemLocation(t, c, sets, "fs", path, repoPassword)
+		app := exportRestore(t, c, sets, "fs")
+		wrongPasswordKeepsRepository(t, c, sets, app, path)
 	})
 	t.Run("azure", func(t *testing.T) {
 		azureLocation(t, c, sets, "az")
@@ -38,8 +40,9 @@ func TestExportRestore(t *testing.T) {
 }
 
 // exportRestore runs the backup, the loss and the restore through
-// Location loc.
-func exportRestore(t *testing.T, c client.Client, sets, loc string) {
+// Location loc, and returns the app's namespace, where the restored app
+// runs.
+func exportRestore(t *testing.T, c client.Client, sets, loc string) string {
 	app := namespace(t, "exp-app-"+loc)
 	pod := basicApp(t, app, env.c.StorageClass)
 
@@ -108,13 +111,52 @@ func exportRestore(t *testing.T, c client.Client, sets, loc string) {
 	}
 	compareRestored(t, c, sets, loc+"-restore", app, original, cut)
 	noSecretsLeaked(t, sets, app)
+	return app
+}
+
+// wrongPasswordKeepsRepository exports the restored app through a second
+// Location on the same path with a wrong password: the export fails
+// clearly, at once (the error is permanent), and the repository is
+// intact, since an export with the right password then succeeds.
+// (Incremental sizes are measured in functions/kopia/repository's tests,
+// on data large enough for them to mean something.)
+func wrongPasswordKeepsRepository(t *testing.T, c client.Client, sets, app, path string) {
+	filesystemLocation(t, c, sets, "fs-wrong", path, "not-the-password")
+	backup := func(name, loc string) *v1alpha1.ActionSet {
+		as := &v1alpha1.ActionSet{
+			ObjectMeta: metav1.ObjectMeta{Namespace: sets, Name: name},
+			Spec: v1alpha1.ActionSetSpec{
+				Blueprint: v1alpha1.BlueprintReference{Name: "csi-snapshot"}, Action: "backup",
+				Object:   v1alpha1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: app, Name: "basic-app"},
+				Location: &v1alpha1.LocalObjectReference{Name: loc},
+				Params:   jsonArgs(`{"export": true}`),
+			},
+		}
+		if err := c.Create(t.Context(), as); err != nil {
+			t.Fatal(err)
+		}
+		return finished(t, c, sets, name)
+	}
+	bad := backup("fs-wrong-password", "fs-wrong")
+	if bad.Status.State != v1alpha1.ActionSetFailed || !strings.Contains(bad.Status.Message, "wrong repository password") {
+		t.Fatalf("export with a wrong password: %s, %q; want Failed saying wrong repository password", bad.Status.State, bad.Status.Message)
+	}
+	good := backup("fs-again", "fs")
+	mustSucceed(t, good)
+	var exports []struct {
+		SnapshotID string `json:"snapshotID"`
+	}
+	phaseOutput(t, good, "upload", "exports", &exports)
+	if len(exports) != 1 || exports[0].SnapshotID == "" {
+		t.Errorf("export after the wrong password: %+v, want a snapshot in the intact repository", exports)
+	}
 }
 
 // filesystemLocation creates a filesystem Location at path with its
 // password Secret.
-func filesystemLocation(t *testing.T, c client.Client, ns, name, path string) {
+func filesystemLocation(t *testing.T, c client.Client, ns, name, path, password string) {
 	t.Helper()
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-password"}, StringData: map[string]string{"password": repoPassword}}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-password"}, StringData: map[string]string{"password": password}}
 	if _, err := env.kube.CoreV1().Secrets(ns).Create(t.Context(), secret, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
