@@ -61,35 +61,34 @@ func (r *runner) reportProgress(phaseIdx int, p v1alpha1.Progress) {
 
 // releaseAll runs the pending cleanups, last registered first.
 func (r *runner) releaseAll(ctx context.Context) error {
-	return r.releaseWhere(ctx, func(v1alpha1.CleanupRecord) bool { return true })
+	_, err := r.releaseWhere(ctx, func(v1alpha1.CleanupRecord) bool { return true })
+	return err
 }
 
 // releaseHolds releases the pending holds now and returns how long the
 // longest was held.
 func (r *runner) releaseHolds(ctx context.Context) (time.Duration, error) {
+	released, err := r.releaseWhere(ctx, func(c v1alpha1.CleanupRecord) bool { return c.Hold })
 	var longest time.Duration
-	err := r.releaseWhere(ctx, func(c v1alpha1.CleanupRecord) bool {
-		if !c.Hold {
-			return false
+	for _, c := range released {
+		if c.Since == nil {
+			continue
 		}
-		if c.Since != nil {
-			held := r.e.clock().Since(c.Since.Time)
-			longest = max(longest, held)
-			if r.e.HoldReleased != nil {
-				r.e.HoldReleased(held)
-			}
+		held := r.e.clock().Since(c.Since.Time)
+		longest = max(longest, held)
+		if r.e.HoldReleased != nil {
+			r.e.HoldReleased(held)
 		}
-		return true
-	})
+	}
 	return longest, err
 }
 
 // releaseWhere runs the pending cleanups that match accepts, last
-// registered first. Every one is attempted; a failed one stays pending so a
-// later run can retry it.
-func (r *runner) releaseWhere(ctx context.Context, match func(v1alpha1.CleanupRecord) bool) error {
+// registered first, and returns those released. Every one is attempted; a
+// failed one stays pending so a later run can retry it.
+func (r *runner) releaseWhere(ctx context.Context, match func(v1alpha1.CleanupRecord) bool) ([]v1alpha1.CleanupRecord, error) {
 	var errs []error
-	var failed []v1alpha1.CleanupRecord
+	var released, failed []v1alpha1.CleanupRecord
 	for {
 		c, ok := r.t.popCleanup(match)
 		if !ok {
@@ -98,6 +97,8 @@ func (r *runner) releaseWhere(ctx context.Context, match func(v1alpha1.CleanupRe
 		if err := r.release(ctx, c); err != nil {
 			errs = append(errs, fmt.Errorf("cleanup %q of phase %q: %w", c.Key, c.Phase, err))
 			failed = append(failed, c)
+		} else {
+			released = append(released, c)
 		}
 		if err := r.checkpoint(ctx); err != nil {
 			errs = append(errs, err)
@@ -106,7 +107,7 @@ func (r *runner) releaseWhere(ctx context.Context, match func(v1alpha1.CleanupRe
 	for i := len(failed) - 1; i >= 0; i-- {
 		r.t.addCleanup(failed[i])
 	}
-	return errors.Join(errs...)
+	return released, errors.Join(errs...)
 }
 
 func (r *runner) release(ctx context.Context, c v1alpha1.CleanupRecord) error {
