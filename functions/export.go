@@ -76,6 +76,7 @@ func runExport(ctx context.Context, rt *Runtime, in ExportArgs) (ExportOutputs, 
 	if err != nil {
 		return ExportOutputs{}, err
 	}
+	creds := newMoverCredentials(loc)
 	out := ExportOutputs{Exports: []ExportRecord{}}
 	for i, pvc := range in.PVCs {
 		src := mover.Source{Host: in.Source, User: pvc.Namespace, Path: pvc.SourcePVC}
@@ -87,7 +88,7 @@ func runExport(ctx context.Context, rt *Runtime, in ExportArgs) (ExportOutputs, 
 				rt.Progress.Report(progressOf(i, len(in.PVCs), done, total))
 			},
 		}
-		res, err := runMover(ctx, rt, loc, job)
+		res, err := runMover(ctx, rt, creds, job)
 		if err != nil {
 			return ExportOutputs{}, fmt.Errorf("export claim %s/%s: %w", pvc.Namespace, pvc.SourcePVC, err)
 		}

@@ -49,12 +49,35 @@ type moverJob struct {
 	progress                     func(done, total int64)
 }
 
-// runMover copies the Location's secrets next to the claim, runs a mover
-// pod and returns its result. Both objects are cleanups, so an interrupted
-// run still removes them; a mover that failed is deleted so a retry of
-// the phase starts a fresh one.
-func runMover(ctx context.Context, rt *Runtime, loc *v1alpha1.Location, job moverJob) (repository.Result, error) {
-	secret, err := copyCredentials(ctx, rt, loc, job.namespace)
+// moverCredentials copies a Location's secrets into the namespaces of the
+// claims one call moves, once per namespace.
+type moverCredentials struct {
+	loc    *v1alpha1.Location
+	copies map[string]string // namespace to Secret name
+}
+
+func newMoverCredentials(loc *v1alpha1.Location) *moverCredentials {
+	return &moverCredentials{loc: loc, copies: map[string]string{}}
+}
+
+// secretIn returns the copy in namespace, making it on first use.
+func (m *moverCredentials) secretIn(ctx context.Context, rt *Runtime, namespace string) (string, error) {
+	if name, ok := m.copies[namespace]; ok {
+		return name, nil
+	}
+	name, err := copyCredentials(ctx, rt, m.loc, namespace)
+	if err == nil {
+		m.copies[namespace] = name
+	}
+	return name, err
+}
+
+// runMover runs a mover pod with the Location's secrets copied next to the
+// claim, and returns its result. Pod and copy are cleanups, so an
+// interrupted run still removes them; a mover that failed is deleted so a
+// retry of the phase starts a fresh one.
+func runMover(ctx context.Context, rt *Runtime, creds *moverCredentials, job moverJob) (repository.Result, error) {
+	secret, err := creds.secretIn(ctx, rt, job.namespace)
 	if err != nil {
 		return repository.Result{}, err
 	}

@@ -123,7 +123,7 @@ func restoreSource(ctx context.Context, rt *Runtime, in RestoreArgs) (claimSourc
 		if err != nil {
 			return nil, err
 		}
-		return exportSource{rt: rt, loc: loc, exports: exportsBySource(in.Exports), verify: in.VerifyPercent, timeout: in.Timeout.Duration}, nil
+		return exportSource{rt: rt, loc: loc, creds: newMoverCredentials(loc), exports: exportsBySource(in.Exports), verify: in.VerifyPercent, timeout: in.Timeout.Duration}, nil
 	}
 	return nil, Permanent(fmt.Errorf("from %q is not one of %q, %q", in.From, restoreFromSnapshot, restoreFromExport))
 }

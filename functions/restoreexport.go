@@ -15,12 +15,12 @@ import (
 // starts empty; once it is bound, a mover pod restores the kopia snapshot
 // into it and verifies what it wrote.
 type exportSource struct {
-	rt       *Runtime
-	loc      *v1alpha1.Location
-	exports  map[string]ExportRecord // by namespace/claim of the source
-	verify   float64
-	timeout  time.Duration
-	progress func(i int, done, total int64)
+	rt      *Runtime
+	loc     *v1alpha1.Location
+	creds   *moverCredentials
+	exports map[string]ExportRecord // by namespace/claim of the source
+	verify  float64
+	timeout time.Duration
 }
 
 var _ claimSource = exportSource{}
@@ -41,22 +41,15 @@ func (s exportSource) bound(ctx context.Context, t restoreTarget) error {
 		name: s.rt.Names.Name("restore-" + t.Name), timeout: s.timeout,
 		request: mover.Request{Location: s.loc.Spec, SnapshotID: exp.SnapshotID, VerifyPercent: s.verify},
 		progress: func(done, total int64) {
-			s.rt.Progress.Report(v1alpha1.Progress{BytesDone: done, BytesTotal: total, Percent: percentOf(done, total)})
+			s.rt.Progress.Report(progressOf(0, 1, done, total))
 		},
 	}
-	res, err := runMover(ctx, s.rt, s.loc, job)
+	res, err := runMover(ctx, s.rt, s.creds, job)
 	if err != nil {
 		return fmt.Errorf("restore export %s into claim %s: %w", exp.SnapshotID, t, err)
 	}
 	s.rt.Message(fmt.Sprintf("restored %s into %s: %d files, %d bytes, verified %.0f%% of files", exp.SnapshotID, t, res.Files, res.BytesTotal, s.verify))
 	return nil
-}
-
-func percentOf(done, total int64) int32 {
-	if total <= 0 {
-		return 0
-	}
-	return int32(min(done*100/total, 100))
 }
 
 // exportsBySource indexes exports by namespace/claim of their source.

@@ -30,19 +30,19 @@ func TestExportRestore(t *testing.T) {
 	t.Run("filesystem", func(t *testing.T) {
 		path := t.TempDir()
 		filesystemLocation(t, c, sets, "fs", path, repoPassword)
-		app := exportRestore(t, c, sets, "fs")
+		app := exportRestore(t, c, sets, "fs", repoPassword)
 		wrongPasswordKeepsRepository(t, c, sets, app, path)
 	})
 	t.Run("azure", func(t *testing.T) {
-		azureLocation(t, c, sets, "az")
-		exportRestore(t, c, sets, "az")
+		key := azureLocation(t, c, sets, "az")
+		exportRestore(t, c, sets, "az", repoPassword, key)
 	})
 }
 
 // exportRestore runs the backup, the loss and the restore through
-// Location loc, and returns the app's namespace, where the restored app
-// runs.
-func exportRestore(t *testing.T, c client.Client, sets, loc string) string {
+// Location loc, checks that none of secrets leaked, and returns the app's
+// namespace, where the restored app runs.
+func exportRestore(t *testing.T, c client.Client, sets, loc string, secrets ...string) string {
 	app := namespace(t, "exp-app-"+loc)
 	pod := basicApp(t, app, env.c.StorageClass)
 
@@ -110,7 +110,7 @@ func exportRestore(t *testing.T, c client.Client, sets, loc string) string {
 		t.Fatal(err)
 	}
 	compareRestored(t, c, sets, loc+"-restore", app, original, cut)
-	noSecretsLeaked(t, sets, app)
+	noSecretsLeaked(t, secrets, sets, app)
 	return app
 }
 
@@ -171,8 +171,9 @@ func filesystemLocation(t *testing.T, c client.Client, ns, name, path, password 
 }
 
 // azureLocation creates an azure Location on Azurite's eastus account,
-// with a new container, and its credentials and password Secrets.
-func azureLocation(t *testing.T, c client.Client, ns, name string) {
+// with a new container, and its credentials and password Secrets; it
+// returns the account key.
+func azureLocation(t *testing.T, c client.Client, ns, name string) string {
 	t.Helper()
 	key := env.c.AzuriteAccounts["eastus"]
 	creds := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-credentials"},
@@ -193,20 +194,17 @@ func azureLocation(t *testing.T, c client.Client, ns, name string) {
 	if err := c.Create(t.Context(), loc); err != nil {
 		t.Fatal(err)
 	}
-	leakWatch = append(leakWatch, key)
+	return key
 }
 
-// leakWatch are secret values besides repoPassword that must not leak.
-var leakWatch []string
-
 // noSecretsLeaked scans ActionSets, Events and pods (their specs hold the
-// mover's command line and environment) for the password.
-func noSecretsLeaked(t *testing.T, namespaces ...string) {
+// mover's command line and environment) for the secret values.
+func noSecretsLeaked(t *testing.T, secrets []string, namespaces ...string) {
 	t.Helper()
 	for _, ns := range namespaces {
 		for _, what := range []string{"actionsets.snapflow.dev", "events", "pods"} {
 			out := kubectl(t, "get", what, "-n", ns, "-o", "json")
-			for _, secret := range append([]string{repoPassword}, leakWatch...) {
+			for _, secret := range secrets {
 				if strings.Contains(out, secret) {
 					t.Errorf("a secret value (%d characters) appears in %s of %s", len(secret), what, ns)
 				}
