@@ -2,41 +2,54 @@ package functions
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/cel-go/cel"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/snapflow/snapflow/functions/mover"
 )
 
 // DeleteSnapshots retires a restore point: it deletes each snapshot's
 // VolumeSnapshot and VolumeSnapshotContent and, by switching the content's
-// deletionPolicy to Delete first, the storage snapshot too. What is gone
-// already counts as done, so running it twice is harmless.
+// deletionPolicy to Delete first, the storage snapshot too. Given exports,
+// a mover pod also deletes their kopia snapshots and the restore points
+// on the Location that list them. What is gone already counts as done, so
+// running it twice is harmless.
 func DeleteSnapshots() Function {
-	return Typed[DeleteSnapshotsArgs, DeleteSnapshotsOutputs]{Sig: deleteSnapshotsSignature, Run: runDeleteSnapshots}
+	return Typed[DeleteSnapshotsArgs, DeleteSnapshotsOutputs]{Sig: deleteSnapshotsSignature, Run: runDeleteSnapshots, Rel: releaseMoverObject}
 }
 
 var deleteSnapshotsSignature = Signature{
 	Name: "deleteSnapshots",
-	Doc:  "Deletes a restore point's snapshots with their storage; snapshots already gone count as deleted.",
+	Doc:  "Deletes a restore point's snapshots with their storage, and its exports on the Location; what is gone already counts as deleted.",
 	Args: []Arg{
 		{Name: "snapshots", Type: cel.ListType(snapshotObject.Type()), Required: true,
 			Doc: "the snapshots to delete, e.g. ${{ artifacts.snapshots }}"},
+		{Name: "exports", Type: cel.ListType(exportObject.Type()), Default: []any{},
+			Doc: "the exports to delete from the Location, with the restore points there that list them, e.g. ${{ artifacts.exports }}; their data is freed by the next kopia maintenance (kubectl snapflow retention)"},
+		{Name: "location", Type: cel.StringType, Default: "", Doc: "the Location holding the exports, e.g. ${{ location.name }}"},
 	},
 	Outputs: []Output{
 		{Name: "deleted", Type: cel.IntType, Doc: "how many of the snapshots this call found and deleted"},
+		{Name: "exportsDeleted", Type: cel.IntType, Doc: "how many of the exports' kopia snapshots this call found and deleted"},
 	},
 }
 
 // DeleteSnapshotsArgs are deleteSnapshots' arguments.
 type DeleteSnapshotsArgs struct {
 	Snapshots []SnapshotRecord `json:"snapshots"`
+	Exports   []ExportRecord   `json:"exports"`
+	Location  string           `json:"location"`
 }
 
 // DeleteSnapshotsOutputs are deleteSnapshots' outputs.
 type DeleteSnapshotsOutputs struct {
-	Deleted int `json:"deleted"`
+	Deleted        int `json:"deleted"`
+	ExportsDeleted int `json:"exportsDeleted"`
 }
 
 func runDeleteSnapshots(ctx context.Context, rt *Runtime, in DeleteSnapshotsArgs) (DeleteSnapshotsOutputs, error) {
@@ -44,6 +57,13 @@ func runDeleteSnapshots(ctx context.Context, rt *Runtime, in DeleteSnapshotsArgs
 		return DeleteSnapshotsOutputs{}, err
 	}
 	var out DeleteSnapshotsOutputs
+	if len(in.Exports) > 0 {
+		n, err := forgetExports(ctx, rt, in.Location, in.Exports)
+		if err != nil {
+			return out, err
+		}
+		out.ExportsDeleted = n
+	}
 	groups := map[string]bool{}
 	for _, s := range in.Snapshots {
 		found := false
@@ -72,9 +92,44 @@ func runDeleteSnapshots(ctx context.Context, rt *Runtime, in DeleteSnapshotsArgs
 	if gone := len(in.Snapshots) - out.Deleted; gone > 0 {
 		msg += fmt.Sprintf("; %d were gone already", gone)
 	}
+	if len(in.Exports) > 0 {
+		msg += fmt.Sprintf("; deleted %d of %d exports from Location %s", out.ExportsDeleted, len(in.Exports), in.Location)
+	}
 	rt.Message(msg)
 	return out, nil
 }
+
+// forgetExports deletes the exports' kopia snapshots, and the restore
+// points listing them, through a mover pod in the ActionSet's namespace
+// (the exported claims' namespace may be gone).
+func forgetExports(ctx context.Context, rt *Runtime, location string, exports []ExportRecord) (int, error) {
+	if err := rt.Clients.Check(UsesKube | UsesDynamic); err != nil {
+		return 0, err
+	}
+	if location == "" {
+		return 0, Permanent(errors.New("exports need the location that holds them"))
+	}
+	loc, err := getLocation(ctx, rt, location)
+	if err != nil {
+		return 0, err
+	}
+	ids := make([]string, 0, len(exports))
+	for _, e := range exports {
+		ids = append(ids, e.SnapshotID)
+	}
+	job := moverJob{
+		mode: mover.ModeForget, namespace: rt.Action.Namespace, name: rt.Names.Name("forget"),
+		timeout: forgetTimeout, request: mover.Request{Location: loc.Spec, SnapshotIDs: ids},
+	}
+	line, err := runMover(ctx, rt, newMoverCredentials(loc), job)
+	if err != nil {
+		return 0, fmt.Errorf("delete exports from Location %s: %w", location, err)
+	}
+	return line.Forgotten.Snapshots, nil
+}
+
+// forgetTimeout bounds a forget mover: it only deletes manifests.
+const forgetTimeout = 10 * time.Minute
 
 // recordContents finds the contents of a snapshot: by name, or, when that
 // is gone (a restore point imported into another cluster, say), by its

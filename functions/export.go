@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/google/cel-go/cel"
@@ -11,13 +12,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/snapflow/snapflow/engine/celenv"
+	"github.com/snapflow/snapflow/functions/kopia/repository"
 	"github.com/snapflow/snapflow/functions/mover"
 )
 
 // Export writes an incremental, deduplicated, encrypted kopia snapshot of
 // each clone to a Location: the offsite copy of the 3-2-1 rule. A mover
 // pod per clone mounts it read-only at /data, next to the volume, and
-// reports progress as it uploads.
+// reports progress as it uploads. A last mover pod stores the restore
+// point on the Location, so a cluster that lost everything can find it.
 func Export() Function {
 	return Typed[ExportArgs, ExportOutputs]{Sig: exportSignature, Run: runExport, Rel: releaseMoverObject}
 }
@@ -35,24 +38,29 @@ var exportSignature = Signature{
 		{Name: "source", Type: cel.StringType, Default: "snapflow",
 			Doc: "who exports, e.g. the cluster's name: each claim's snapshots are incremental against the previous ones of the same source, namespace and claim"},
 		{Name: "timeout", Type: cel.DurationType, Default: "6h", Doc: "how long one volume's export may take"},
+		{Name: "artifacts", Type: cel.MapType(cel.StringType, cel.DynType), Default: map[string]any{},
+			Doc: "the rest of the restore point, stored on the Location with the exports (under \"exports\"), e.g. {'snapshots': phases.snap.snapshots}"},
 	},
 	Outputs: []Output{
 		{Name: "exports", Type: cel.ListType(exportObject.Type()), Doc: "one export per clone, in order"},
+		{Name: "restorePoint", Type: cel.StringType, Doc: "ID of the restore point on the Location, for kubectl snapflow restore --restore-point"},
 	},
 	Objects: []celenv.Object{exportObject},
 }
 
 // ExportArgs are export's arguments.
 type ExportArgs struct {
-	PVCs     []Clone         `json:"pvcs"`
-	Location string          `json:"location"`
-	Source   string          `json:"source"`
-	Timeout  metav1.Duration `json:"timeout"`
+	PVCs      []Clone         `json:"pvcs"`
+	Location  string          `json:"location"`
+	Source    string          `json:"source"`
+	Timeout   metav1.Duration `json:"timeout"`
+	Artifacts map[string]any  `json:"artifacts"`
 }
 
 // ExportOutputs are export's outputs.
 type ExportOutputs struct {
-	Exports []ExportRecord `json:"exports"`
+	Exports      []ExportRecord `json:"exports"`
+	RestorePoint string         `json:"restorePoint"`
 }
 
 // ExportRecord is one exported volume, the CEL type snapflow.Export.
@@ -72,6 +80,9 @@ func runExport(ctx context.Context, rt *Runtime, in ExportArgs) (ExportOutputs, 
 	if err := rt.Clients.Check(UsesKube | UsesDynamic); err != nil {
 		return ExportOutputs{}, err
 	}
+	if _, ok := in.Artifacts["exports"]; ok {
+		return ExportOutputs{}, Permanent(errors.New(`artifacts must not hold "exports": export adds its own`))
+	}
 	loc, err := getLocation(ctx, rt, in.Location)
 	if err != nil {
 		return ExportOutputs{}, err
@@ -79,28 +90,68 @@ func runExport(ctx context.Context, rt *Runtime, in ExportArgs) (ExportOutputs, 
 	creds := newMoverCredentials(loc)
 	out := ExportOutputs{Exports: []ExportRecord{}}
 	for i, pvc := range in.PVCs {
-		src := mover.Source{Host: in.Source, User: pvc.Namespace, Path: pvc.SourcePVC}
-		job := moverJob{
-			mode: mover.ModeExport, namespace: pvc.Namespace, claim: pvc.Name,
-			name: rt.Names.Name("export-" + pvc.SourcePVC), timeout: in.Timeout.Duration,
-			request: mover.Request{Location: loc.Spec, Source: src},
-			progress: func(done, total int64) {
-				rt.Progress.Report(progressOf(i, len(in.PVCs), done, total))
-			},
-		}
-		res, err := runMover(ctx, rt, creds, job)
+		rec, err := exportOne(ctx, rt, creds, in, pvc, i)
 		if err != nil {
 			return ExportOutputs{}, fmt.Errorf("export claim %s/%s: %w", pvc.Namespace, pvc.SourcePVC, err)
 		}
-		out.Exports = append(out.Exports, ExportRecord{
-			PVC: pvc.SourcePVC, Namespace: pvc.Namespace, Location: in.Location,
-			Source:     fmt.Sprintf("%s@%s:%s", src.User, src.Host, src.Path),
-			SnapshotID: res.SnapshotID, BytesTotal: res.BytesTotal, BytesNew: res.BytesNew,
-			Files: res.Files, Duration: res.Duration.Round(time.Millisecond).String(),
-		})
-		rt.Message(fmt.Sprintf("exported %d of %d: %s (%d of %d bytes new)", i+1, len(in.PVCs), pvc.SourcePVC, res.BytesNew, res.BytesTotal))
+		out.Exports = append(out.Exports, rec)
+		rt.Message(fmt.Sprintf("exported %d of %d: %s (%d of %d bytes new)", i+1, len(in.PVCs), pvc.SourcePVC, rec.BytesNew, rec.BytesTotal))
 	}
+	if out.RestorePoint, err = recordRestorePoint(ctx, rt, creds, in, out.Exports); err != nil {
+		return ExportOutputs{}, err
+	}
+	rt.Message(fmt.Sprintf("exported %d volumes; restore point %s on Location %s", len(out.Exports), out.RestorePoint, in.Location))
 	return out, nil
+}
+
+// exportOne exports clone pvc, volume i of the call, through a mover pod.
+func exportOne(ctx context.Context, rt *Runtime, creds *moverCredentials, in ExportArgs, pvc Clone, i int) (ExportRecord, error) {
+	src := mover.Source{Host: in.Source, User: pvc.Namespace, Path: pvc.SourcePVC}
+	job := moverJob{
+		mode: mover.ModeExport, namespace: pvc.Namespace, claim: pvc.Name,
+		name: rt.Names.Name("export-" + pvc.SourcePVC), timeout: in.Timeout.Duration,
+		request: mover.Request{Location: creds.loc.Spec, Source: src},
+		progress: func(done, total int64) {
+			rt.Progress.Report(progressOf(i, len(in.PVCs), done, total))
+		},
+	}
+	line, err := runMover(ctx, rt, creds, job)
+	if err != nil {
+		return ExportRecord{}, err
+	}
+	res := line.Result
+	return ExportRecord{
+		PVC: pvc.SourcePVC, Namespace: pvc.Namespace, Location: in.Location,
+		Source:     fmt.Sprintf("%s@%s:%s", src.User, src.Host, src.Path),
+		SnapshotID: res.SnapshotID, BytesTotal: res.BytesTotal, BytesNew: res.BytesNew,
+		Files: res.Files, Duration: res.Duration.Round(time.Millisecond).String(),
+	}, nil
+}
+
+// recordRestorePoint stores the restore point on the Location through a
+// mover pod in the ActionSet's namespace, and returns its ID.
+func recordRestorePoint(ctx context.Context, rt *Runtime, creds *moverCredentials, in ExportArgs, exports []ExportRecord) (string, error) {
+	rp := repository.RestorePoint{
+		Time: rt.Clock.Now().UTC(), Blueprint: rt.Action.Blueprint, Action: rt.Action.Name, Object: rt.Target,
+		Artifacts: maps.Clone(in.Artifacts), Snapshots: map[string]string{},
+	}
+	if rp.Artifacts == nil {
+		rp.Artifacts = map[string]any{}
+	}
+	rp.Artifacts["exports"] = exports
+	for _, e := range exports {
+		rp.Snapshots[e.Namespace+"/"+e.PVC] = e.SnapshotID
+	}
+	job := moverJob{
+		mode: mover.ModeRecord, namespace: rt.Action.Namespace,
+		name: rt.Names.Name("record"), timeout: in.Timeout.Duration,
+		request: mover.Request{Location: creds.loc.Spec, RestorePoint: &rp},
+	}
+	line, err := runMover(ctx, rt, creds, job)
+	if err != nil {
+		return "", fmt.Errorf("store the restore point on Location %s: %w", in.Location, err)
+	}
+	return line.RestorePoint, nil
 }
 
 // errMoverFailed marks a mover that ran and reported an error.

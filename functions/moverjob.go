@@ -76,10 +76,10 @@ func (m *moverCredentials) secretIn(ctx context.Context, rt *Runtime, namespace 
 // claim, and returns its result. Pod and copy are cleanups, so an
 // interrupted run still removes them; a mover that failed is deleted so a
 // retry of the phase starts a fresh one.
-func runMover(ctx context.Context, rt *Runtime, creds *moverCredentials, job moverJob) (repository.Result, error) {
+func runMover(ctx context.Context, rt *Runtime, creds *moverCredentials, job moverJob) (mover.Line, error) {
 	secret, err := creds.secretIn(ctx, rt, job.namespace)
 	if err != nil {
-		return repository.Result{}, err
+		return mover.Line{}, err
 	}
 	pod, err := mover.Pod(mover.PodOptions{
 		Name: job.name, Namespace: job.namespace, Labels: ownedMeta(rt, "mover", job.namespace, job.name).Labels,
@@ -87,12 +87,12 @@ func runMover(ctx context.Context, rt *Runtime, creds *moverCredentials, job mov
 		Claim: job.claim, CredentialsSecret: secret, Request: job.request,
 	})
 	if err != nil {
-		return repository.Result{}, err
+		return mover.Line{}, err
 	}
 	rt.Cleanup(moverKey("pod", job.namespace, job.name))
 	pods := rt.Clients.Kube.CoreV1().Pods(job.namespace)
 	if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return repository.Result{}, fmt.Errorf("create mover pod %s/%s: %w", job.namespace, job.name, err)
+		return mover.Line{}, fmt.Errorf("create mover pod %s/%s: %w", job.namespace, job.name, err)
 	}
 	res, err := followMover(ctx, rt, job)
 	if delErr := pods.Delete(context.WithoutCancel(ctx), job.name, metav1.DeleteOptions{}); delErr != nil && !apierrors.IsNotFound(delErr) {
@@ -106,17 +106,10 @@ func runMover(ctx context.Context, rt *Runtime, creds *moverCredentials, job mov
 // of its own namespace. Only the keys the mover reads are copied.
 func copyCredentials(ctx context.Context, rt *Runtime, loc *v1alpha1.Location, namespace string) (string, error) {
 	data := map[string][]byte{}
-	for _, ref := range []*v1alpha1.SecretReference{loc.Spec.CredentialsSecretRef, loc.Spec.RepositoryPasswordSecretRef} {
-		if ref == nil {
-			continue
-		}
-		ns := ref.Namespace
-		if ns == "" {
-			ns = loc.Namespace
-		}
-		s, err := rt.Clients.Kube.CoreV1().Secrets(ns).Get(ctx, ref.Name, metav1.GetOptions{})
+	for _, ref := range loc.SecretRefs() {
+		s, err := rt.Clients.Kube.CoreV1().Secrets(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 		if err != nil {
-			return "", fmt.Errorf("Location %s: read Secret %s/%s: %w", loc.Name, ns, ref.Name, err)
+			return "", fmt.Errorf("Location %s: read Secret %s/%s: %w", loc.Name, ref.Namespace, ref.Name, err)
 		}
 		for key := range repository.SecretKeys {
 			if v, ok := s.Data[key]; ok {
@@ -139,17 +132,17 @@ func copyCredentials(ctx context.Context, rt *Runtime, loc *v1alpha1.Location, n
 }
 
 // followMover streams the mover's log, reporting its progress, until the
-// pod ends; then returns its result line.
-func followMover(ctx context.Context, rt *Runtime, job moverJob) (repository.Result, error) {
+// pod ends; then returns its final line.
+func followMover(ctx context.Context, rt *Runtime, job moverJob) (mover.Line, error) {
 	ctx, cancel := context.WithTimeout(ctx, job.timeout)
 	defer cancel()
 	if _, err := waitPodStarted(ctx, rt, job); err != nil {
-		return repository.Result{}, err
+		return mover.Line{}, err
 	}
 	var last mover.Line
 	stream, err := rt.Clients.Kube.CoreV1().Pods(job.namespace).GetLogs(job.name, &corev1.PodLogOptions{Container: "mover", Follow: true}).Stream(ctx)
 	if err != nil {
-		return repository.Result{}, fmt.Errorf("follow mover pod %s/%s: %w", job.namespace, job.name, err)
+		return mover.Line{}, fmt.Errorf("follow mover pod %s/%s: %w", job.namespace, job.name, err)
 	}
 	sc := bufio.NewScanner(stream)
 	for sc.Scan() {
@@ -166,15 +159,15 @@ func followMover(ctx context.Context, rt *Runtime, job moverJob) (repository.Res
 	pod, err := waitPodDone(ctx, rt.Clients.Kube, job.namespace, job.name, job.timeout)
 	switch {
 	case err != nil:
-		return repository.Result{}, fmt.Errorf("mover pod %s/%s: %w", job.namespace, job.name, err)
+		return mover.Line{}, fmt.Errorf("mover pod %s/%s: %w", job.namespace, job.name, err)
 	case last.Error != "" && last.Permanent:
-		return repository.Result{}, Permanent(fmt.Errorf("%w: %s", errMoverFailed, last.Error))
+		return mover.Line{}, Permanent(fmt.Errorf("%w: %s", errMoverFailed, last.Error))
 	case last.Error != "":
-		return repository.Result{}, fmt.Errorf("%w: %s", errMoverFailed, last.Error)
-	case pod.Status.Phase != corev1.PodSucceeded || last.Result == nil:
-		return repository.Result{}, fmt.Errorf("mover pod %s/%s ended %s without a result", job.namespace, job.name, podState(pod))
+		return mover.Line{}, fmt.Errorf("%w: %s", errMoverFailed, last.Error)
+	case pod.Status.Phase != corev1.PodSucceeded || !last.Done():
+		return mover.Line{}, fmt.Errorf("mover pod %s/%s ended %s without a result", job.namespace, job.name, podState(pod))
 	}
-	return *last.Result, nil
+	return last, nil
 }
 
 // waitPodStarted waits until the mover runs or has ended, so its log can

@@ -44,11 +44,11 @@ func (s exportSource) bound(ctx context.Context, t restoreTarget) error {
 			s.rt.Progress.Report(progressOf(0, 1, done, total))
 		},
 	}
-	res, err := runMover(ctx, s.rt, s.creds, job)
+	line, err := runMover(ctx, s.rt, s.creds, job)
 	if err != nil {
 		return fmt.Errorf("restore export %s into claim %s: %w", exp.SnapshotID, t, err)
 	}
-	s.rt.Message(fmt.Sprintf("restored %s into %s: %d files, %d bytes, verified %.0f%% of files", exp.SnapshotID, t, res.Files, res.BytesTotal, s.verify))
+	s.rt.Message(fmt.Sprintf("restored %s into %s: %d files, %d bytes, verified %.0f%% of files", exp.SnapshotID, t, line.Result.Files, line.Result.BytesTotal, s.verify))
 	return nil
 }
 

@@ -34,6 +34,9 @@ type Runtime struct {
 	// Action is the run: the ActionSet's name, namespace (where its
 	// Location lives) and UID.
 	Action celenv.Action
+	// Target is the object the ActionSet runs against, as its spec names
+	// it; an export records it in the restore point.
+	Target v1alpha1.ObjectReference
 	// Hold registers a cleanup that is a hold on the application, such as
 	// a freeze. Besides the usual end-of-action release, the engine
 	// releases every pending hold as soon as a later phase calls

@@ -31,7 +31,7 @@ cached in $SNAPFLOW_CACHE (default ~/.cache/snapflow).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newUp(), newDown(), newEnv(), newCSIStats(), newCSIDriver(), newNode())
+	root.AddCommand(newUp(), newDown(), newEnv(), newCSIStats(), newLocation(), newCSIDriver(), newNode())
 	return root
 }
 

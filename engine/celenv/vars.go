@@ -68,6 +68,7 @@ type Location struct {
 // Action describes the run.
 type Action struct {
 	Name      string    `json:"name" doc:"action name, e.g. backup"`
+	Blueprint string    `json:"blueprint" doc:"Blueprint name"`
 	ActionSet string    `json:"actionSet" doc:"ActionSet name"`
 	Namespace string    `json:"namespace" doc:"ActionSet namespace"`
 	UID       string    `json:"uid" doc:"ActionSet UID"`

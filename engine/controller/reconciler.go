@@ -193,7 +193,9 @@ func (r *Reconciler) prepare(ctx context.Context, as *v1alpha1.ActionSet) (*runn
 			Params:    params,
 			Artifacts: artifacts,
 			Location:  loc,
-			Action:    celenv.Action{Name: as.Spec.Action, ActionSet: as.Name, Namespace: as.Namespace, UID: string(as.UID), StartTime: start},
+			Action: celenv.Action{Name: as.Spec.Action, Blueprint: as.Spec.Blueprint.Name, ActionSet: as.Name,
+				Namespace: as.Namespace, UID: string(as.UID), StartTime: start},
+			Target: as.Spec.Object,
 		},
 	}}, nil
 }

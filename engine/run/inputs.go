@@ -8,6 +8,7 @@ import (
 	"github.com/snapflow/snapflow/engine/celenv"
 	"github.com/snapflow/snapflow/engine/diag"
 	"github.com/snapflow/snapflow/engine/plan"
+	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
 // Inputs are what an action runs over; they become the CEL variables.
@@ -18,6 +19,8 @@ type Inputs struct {
 	Artifacts map[string]any // the input restore point
 	Location  celenv.Location
 	Action    celenv.Action
+	// Target is the ActionSet's spec.object, which restore points record.
+	Target v1alpha1.ObjectReference
 }
 
 // BindParams checks the given params against the blueprint's declarations

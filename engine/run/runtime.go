@@ -31,6 +31,7 @@ func (r *runner) runtime(idx int, p *plan.Phase) *functions.Runtime {
 		Clock:   r.e.clock(),
 		Clients: r.e.Clients,
 		Action:  r.in.Action,
+		Target:  r.in.Target,
 		Hold: func(key string) {
 			since := metav1.NewTime(r.e.clock().Now())
 			r.t.addCleanup(v1alpha1.CleanupRecord{Phase: p.Name, Func: p.Func.Signature().Name, Key: key, Hold: true, Since: &since})

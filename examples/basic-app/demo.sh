@@ -56,23 +56,56 @@ k -n "$APP" rollout status deployment/basic-app --timeout=120s >/dev/null
 sleep 3 # let the restored app write a few lines after the restore
 
 step "6. The restored date.txt: every line up to the backup, a break, then new lines"
-k -n "$APP" exec deploy/basic-app -- cat /data/date.txt > /tmp/snapflow-demo-after.txt
-cut=$(k -n "$SETS" get actionset "$BACKUP" -o jsonpath='{.status.phases[?(@.name=="snap")].outputs.snapshots[0].creationTime}')
-awk -v cut="$cut" -v at="$restored_at" '
-  NR == FNR { orig[FNR] = $0; n = FNR; next }
-  { line[FNR] = $0; m = FNR }
-  END {
-    k = 0; while (k < m && line[k+1] <= substr(cut, 1, 20)) k++
-    same = 1; for (i = 1; i <= k; i++) if (line[i] != orig[i]) same = 0
-    for (i = (k > 2 ? k - 2 : 1); i <= k; i++) print "  " line[i]
-    print "  --- break: snapshot cut at " cut ", restored at " at " ---"
-    for (i = k + 1; i <= m && i <= k + 3; i++) print "  " line[i]
-    printf "%d lines restored, %s to the original up to the snapshot\n", k, (same ? "identical" : "NOT identical")
-    if (!same || k == 0) exit 1
-  }' /tmp/snapflow-demo-before.txt /tmp/snapflow-demo-after.txt
-
-step "7. Summary"
+# show_restored BEFORE CUT RESTORED_AT: the restored file is BEFORE up to
+# the snapshot's cut, then has a break, then new lines.
+show_restored() {
+  k -n "$APP" exec deploy/basic-app -- cat /data/date.txt > /tmp/snapflow-demo-after.txt
+  awk -v cut="$2" -v at="$3" '
+    NR == FNR { orig[FNR] = $0; n = FNR; next }
+    { line[FNR] = $0; m = FNR }
+    END {
+      k = 0; while (k < m && line[k+1] <= substr(cut, 1, 20)) k++
+      same = 1; for (i = 1; i <= k; i++) if (line[i] != orig[i]) same = 0
+      for (i = (k > 2 ? k - 2 : 1); i <= k; i++) print "  " line[i]
+      print "  --- break: snapshot cut at " cut ", restored at " at " ---"
+      for (i = k + 1; i <= m && i <= k + 3; i++) print "  " line[i]
+      printf "%d lines restored, %s to the original up to the snapshot\n", k, (same ? "identical" : "NOT identical")
+      if (!same || k == 0) exit 1
+    }' "$1" /tmp/snapflow-demo-after.txt
+}
+cut_of() { k -n "$SETS" get actionset "$1" -o jsonpath='{.status.phases[?(@.name=="snap")].outputs.snapshots[0].creationTime}'; }
+show_restored /tmp/snapflow-demo-before.txt "$(cut_of "$BACKUP")" "$restored_at"
 kubectl snapflow describe "actionset/$BACKUP" -n "$SETS" | sed -n '/PHASE/,/^$/p'
-echo "quiesce hold:            $(k -n "$SETS" get actionset "$BACKUP" -o jsonpath='{.status.artifacts.quiesceHold}')"
+hold=$(k -n "$SETS" get actionset "$BACKUP" -o jsonpath='{.status.artifacts.quiesceHold}')
+
+step "7. 3-2-1: also export to an offsite Location (Azure Blob, here Azurite)"
+# The Location's Secrets are piped to kubectl: no key on a command line.
+snapflow-local azurite-location --name offsite --namespace "$SETS" --prefix "demo-$(date +%s)" | k apply -f - >/dev/null
+EXPORT=$(kubectl snapflow backup deploy/basic-app -n "$SETS" --workload-namespace "$APP" \
+  --blueprint csi-snapshot --location offsite --param export=true --wait --timeout 10m)
+k -n "$APP" exec deploy/basic-app -- cat /data/date.txt > /tmp/snapflow-demo-before-export.txt
+export_cut=$(cut_of "$EXPORT")
+RP=$(k -n "$SETS" get actionset "$EXPORT" -o jsonpath='{.status.artifacts.restorePoint}')
+echo "backup $EXPORT exported $(k -n "$SETS" get actionset "$EXPORT" \
+  -o jsonpath='{.status.phases[?(@.name=="upload")].outputs.exports[0].bytesTotal}') bytes; restore point $RP on Location offsite"
+
+step "8. Lose everything: the snapshots, the namespace and the backups' ActionSets"
+kubectl snapflow restore --from "actionset/$EXPORT" -n "$SETS" --action delete --param keepExports=true --wait --timeout 5m >/dev/null
+kubectl snapflow restore --from "actionset/$BACKUP" -n "$SETS" --action delete --wait --timeout 5m >/dev/null
+k delete namespace "$APP" --wait=true
+k -n "$SETS" delete actionsets --all >/dev/null
+echo "left: $(k get volumesnapshotcontents -o name | wc -l) VolumeSnapshotContent(s), $(k -n "$SETS" get actionsets -o name | wc -l) ActionSet(s)"
+
+step "9. Restore from the Location alone"
+kubectl snapflow restorepoints --location offsite -n "$SETS"
+RESTORE=$(kubectl snapflow restore --location offsite --restore-point "$RP" -n "$SETS" --wait --timeout 10m)
+restored_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+k apply -f examples/basic-app/deployment.yaml >/dev/null
+k -n "$APP" rollout status deployment/basic-app --timeout=120s >/dev/null
+sleep 3 # let the restored app write a few lines after the restore
+show_restored /tmp/snapflow-demo-before-export.txt "$export_cut" "$restored_at"
+
+step "10. Summary"
+echo "quiesce hold:                        $hold"
 echo "bytes copied by the read-only clone: $clone_bytes"
-echo "restore:                 $RESTORE"
+echo "restored from the Location by:       $RESTORE"

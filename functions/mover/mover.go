@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,9 +29,14 @@ const RequestEnv = "SNAPFLOW_MOVER_REQUEST"
 
 // Modes of a mover.
 const (
-	ModeExport  = "export"
-	ModeRestore = "restore"
+	ModeExport  = "export"  // snapshot the volume at Dir
+	ModeRestore = "restore" // restore SnapshotID into Dir and verify it
+	ModeRecord  = "record"  // store RestorePoint; no volume
+	ModeForget  = "forget"  // delete SnapshotIDs and their restore points; no volume
 )
+
+// Modes lists every mode, for the command line.
+var Modes = []string{ModeExport, ModeRestore, ModeRecord, ModeForget}
 
 // Request says what a mover does.
 type Request struct {
@@ -48,6 +55,10 @@ type Request struct {
 	VerifyPercent float64 `json:"verifyPercent,omitempty"`
 	// Parallel uploads; 0 means one per CPU.
 	Parallel int `json:"parallel,omitempty"`
+	// RestorePoint to store (record only).
+	RestorePoint *repository.RestorePoint `json:"restorePoint,omitempty"`
+	// SnapshotIDs to delete (forget only).
+	SnapshotIDs []string `json:"snapshotIDs,omitempty"`
 }
 
 // Source is a kopia snapshot source: who exported which volume.
@@ -58,11 +69,16 @@ type Source struct {
 }
 
 // Line is one line the mover writes on standard output: progress while it
-// works, then a result or an error.
+// works, then a result (per mode) or an error.
 type Line struct {
 	Progress *repository.Progress `json:"progress,omitempty"`
-	Result   *repository.Result   `json:"result,omitempty"`
-	Error    string               `json:"error,omitempty"`
+	// Result of export and restore.
+	Result *repository.Result `json:"result,omitempty"`
+	// RestorePoint is the ID record stored.
+	RestorePoint string `json:"restorePoint,omitempty"`
+	// Forgotten is what forget deleted.
+	Forgotten *repository.Forgotten `json:"forgotten,omitempty"`
+	Error     string                `json:"error,omitempty"`
 	// Permanent marks an error a retry cannot fix, such as a wrong
 	// password.
 	Permanent bool `json:"permanent,omitempty"`
@@ -81,48 +97,77 @@ func RequestFromEnv() (Request, error) {
 	return req, nil
 }
 
+// Done reports whether l is a final, successful line.
+func (l Line) Done() bool {
+	return l.Error == "" && (l.Result != nil || l.RestorePoint != "" || l.Forgotten != nil)
+}
+
 // Run does what req asks in mode, writing Lines to out. The returned error
 // has also been written as the last Line.
 func Run(ctx context.Context, mode string, req Request, creds repository.Credentials, out io.Writer) error {
 	w := &lineWriter{out: out}
-	res, err := run(ctx, mode, req, creds, w.progress)
+	last, err := run(ctx, mode, req, creds, w.progress)
 	if err != nil {
-		permanent := errors.Is(err, repository.ErrWrongPassword) || errors.Is(err, repository.ErrNotRepository)
+		permanent := errors.Is(err, repository.ErrWrongPassword) || errors.Is(err, repository.ErrNotRepository) || errors.Is(err, errBadRequest)
 		w.write(Line{Error: err.Error(), Permanent: permanent})
 		return err
 	}
-	w.write(Line{Result: &res})
+	w.write(last)
 	return nil
 }
 
-func run(ctx context.Context, mode string, req Request, creds repository.Credentials, progress func(repository.Progress)) (repository.Result, error) {
-	if mode != ModeExport && mode != ModeRestore {
-		return repository.Result{}, fmt.Errorf("mode %q is not one of %s, %s", mode, ModeExport, ModeRestore)
-	}
-	if mode == ModeRestore && req.SnapshotID == "" {
-		return repository.Result{}, errors.New("restore needs a snapshotID")
+// errBadRequest marks a request no retry can fix.
+var errBadRequest = errors.New("bad mover request")
+
+func run(ctx context.Context, mode string, req Request, creds repository.Credentials, progress func(repository.Progress)) (Line, error) {
+	if err := checkRequest(mode, req); err != nil {
+		return Line{}, fmt.Errorf("%w: %w", errBadRequest, err)
 	}
 	st, err := repository.NewStorage(ctx, req.Location, creds, mode == ModeExport)
 	if err != nil {
-		return repository.Result{}, fmt.Errorf("open the Location's storage: %w", err)
+		return Line{}, fmt.Errorf("open the Location's storage: %w", err)
 	}
 	rep, err := repository.Open(ctx, st, creds.Password, req.ConfigDir)
 	if err != nil {
-		return repository.Result{}, fmt.Errorf("open the repository: %w", err)
+		return Line{}, fmt.Errorf("open the repository: %w", err)
 	}
 	defer rep.Close(context.WithoutCancel(ctx))
-	if mode == ModeExport {
+	switch mode {
+	case ModeExport:
 		src := snapshot.SourceInfo{Host: req.Source.Host, UserName: req.Source.User, Path: req.Source.Path}
-		return repository.Upload(ctx, rep, req.Dir, src, req.Parallel, progress)
+		res, err := repository.Upload(ctx, rep, req.Dir, src, req.Parallel, progress)
+		return Line{Result: &res}, err
+	case ModeRestore:
+		res, err := repository.Restore(ctx, rep, req.SnapshotID, req.Dir, progress)
+		if err != nil {
+			return Line{}, err
+		}
+		if err := repository.Verify(ctx, rep, req.SnapshotID, req.VerifyPercent); err != nil {
+			return Line{}, fmt.Errorf("verify snapshot %s: %w", req.SnapshotID, err)
+		}
+		return Line{Result: &res}, nil
+	case ModeRecord:
+		id, err := repository.PutRestorePoint(ctx, rep, *req.RestorePoint)
+		return Line{RestorePoint: id}, err
+	default: // ModeForget
+		f, err := repository.ForgetSnapshots(ctx, rep, req.SnapshotIDs)
+		return Line{Forgotten: &f}, err
 	}
-	res, err := repository.Restore(ctx, rep, req.SnapshotID, req.Dir, progress)
-	if err != nil {
-		return res, err
+}
+
+// checkRequest checks that req has what mode needs.
+func checkRequest(mode string, req Request) error {
+	switch {
+	case !slices.Contains(Modes, mode):
+		return fmt.Errorf("mode %q is not one of %s", mode, strings.Join(Modes, ", "))
+	case mode == ModeRestore && req.SnapshotID == "":
+		return errors.New("restore needs a snapshotID")
+	case mode == ModeRecord && req.RestorePoint == nil:
+		return errors.New("record needs a restorePoint")
+	case mode == ModeForget && len(req.SnapshotIDs) == 0:
+		return errors.New("forget needs snapshotIDs")
 	}
-	if err := repository.Verify(ctx, rep, req.SnapshotID, req.VerifyPercent); err != nil {
-		return res, fmt.Errorf("verify snapshot %s: %w", req.SnapshotID, err)
-	}
-	return res, nil
+	return nil
 }
 
 // progressEvery throttles progress lines: often enough for a moving bar,

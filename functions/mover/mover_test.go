@@ -66,3 +66,44 @@ func TestRunExportRestoreAndWrongPassword(t *testing.T) {
 		t.Errorf("wrong password: err %v, line %+v; want a permanent error saying so", err, last)
 	}
 }
+
+// TestRunRecordAndForget stores a restore point for an export, then
+// forgets the export: the restore point goes with it. A request missing
+// what its mode needs fails permanently.
+func TestRunRecordAndForget(t *testing.T) {
+	src, repoDir := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "a"), []byte("a"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	creds := repository.Credentials{Password: "right"}
+	loc := v1alpha1.LocationSpec{Type: v1alpha1.LocationTypeFilesystem, Path: repoDir}
+	run := func(mode string, req Request) (Line, error) {
+		t.Helper()
+		var out bytes.Buffer
+		req.Location, req.ConfigDir = loc, t.TempDir()
+		err := Run(t.Context(), mode, req, creds, &out)
+		ls := lines(t, &out)
+		return ls[len(ls)-1], err
+	}
+
+	exported, err := run(ModeExport, Request{Source: Source{Host: "test", User: "shop", Path: "data"}, Dir: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid := exported.Result.SnapshotID
+	rp := repository.RestorePoint{Blueprint: "bp", Action: "backup", Snapshots: map[string]string{"shop/data": sid}}
+	recorded, err := run(ModeRecord, Request{RestorePoint: &rp})
+	if err != nil || !recorded.Done() || recorded.RestorePoint == "" {
+		t.Fatalf("record: %+v, %v; want a restore point ID", recorded, err)
+	}
+
+	forgot, err := run(ModeForget, Request{SnapshotIDs: []string{sid}})
+	if err != nil || forgot.Forgotten == nil || *forgot.Forgotten != (repository.Forgotten{RestorePoints: 1, Snapshots: 1}) {
+		t.Fatalf("forget: %+v, %v; want one restore point and one snapshot deleted", forgot, err)
+	}
+
+	bad, err := run(ModeRecord, Request{})
+	if err == nil || !bad.Permanent || !strings.Contains(bad.Error, "record needs a restorePoint") {
+		t.Errorf("record without a restore point: %+v, %v; want a permanent error saying so", bad, err)
+	}
+}

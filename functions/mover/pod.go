@@ -29,7 +29,8 @@ type PodOptions struct {
 	Image   string
 	Command []string
 	Mode    string
-	// Claim is mounted at DataDir, read-only for an export.
+	// Claim is mounted at DataDir, read-only for an export; record and
+	// forget have none.
 	Claim string
 	// CredentialsSecret, in Namespace, holds the repository password and
 	// the store's credentials under repository.SecretKeys' keys.
@@ -56,11 +57,14 @@ func Pod(o PodOptions) (*corev1.Pod, error) {
 			},
 		}})
 	}
-	readOnly := o.Mode == ModeExport
-	mounts := []corev1.VolumeMount{{Name: "data", MountPath: DataDir, ReadOnly: readOnly}, {Name: "kopia", MountPath: ConfigDir}}
-	volumes := []corev1.Volume{
-		{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: o.Claim, ReadOnly: readOnly}}},
-		{Name: "kopia", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+	mounts := []corev1.VolumeMount{{Name: "kopia", MountPath: ConfigDir}}
+	volumes := []corev1.Volume{{Name: "kopia", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	if o.Claim != "" {
+		readOnly := o.Mode == ModeExport
+		mounts = append(mounts, corev1.VolumeMount{Name: "data", MountPath: DataDir, ReadOnly: readOnly})
+		volumes = append(volumes, corev1.Volume{Name: "data", VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: o.Claim, ReadOnly: readOnly},
+		}})
 	}
 	if req.Location.Type == v1alpha1.LocationTypeFilesystem {
 		// A filesystem Location is a path every node mounts, e.g. NFS.

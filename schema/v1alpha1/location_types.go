@@ -108,3 +108,20 @@ type LocationList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []Location `json:"items"`
 }
+
+// SecretRefs returns the Secrets the Location's credentials and password
+// are in, with each empty namespace set to the Location's.
+func (l *Location) SecretRefs() []SecretReference {
+	var out []SecretReference
+	for _, ref := range []*SecretReference{l.Spec.CredentialsSecretRef, l.Spec.RepositoryPasswordSecretRef} {
+		if ref == nil {
+			continue
+		}
+		r := *ref
+		if r.Namespace == "" {
+			r.Namespace = l.Namespace
+		}
+		out = append(out, r)
+	}
+	return out
+}

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -31,7 +32,8 @@ func TestExportRestore(t *testing.T) {
 		path := t.TempDir()
 		filesystemLocation(t, c, sets, "fs", path, repoPassword)
 		app := exportRestore(t, c, sets, "fs", repoPassword)
-		wrongPasswordKeepsRepository(t, c, sets, app, path)
+		again := wrongPasswordKeepsRepository(t, c, sets, app, path)
+		retentionThenDelete(t, c, sets, "fs", again)
 	})
 	t.Run("azure", func(t *testing.T) {
 		key := azureLocation(t, c, sets, "az")
@@ -73,45 +75,64 @@ func exportRestore(t *testing.T, c client.Client, sets, loc string, secrets ...s
 	}
 	cut := parseTime(t, snaps[0].CreationTime)
 	original := appLines(t, app, pod)
+	restorePoint := artifactString(t, done, "restorePoint")
 
-	// Lose everything local: the snapshots, then the namespace.
+	loseEverything(t, c, sets, loc, backup, snaps[0].Content)
+
+	// With nothing left but the Location, find the restore point there and
+	// restore it.
+	path := pluginPATH(t)
+	listed, _ := kubectlPlugin(t, path, "snapflow", "restorepoints", "--location", loc, "-n", sets)
+	if !strings.Contains(listed, restorePoint) || !strings.Contains(listed, "Deployment/basic-app") {
+		t.Fatalf("restorepoints --location %s:\n%s\nwant restore point %s of Deployment/basic-app", loc, listed, restorePoint)
+	}
+	created, _ := kubectlPlugin(t, path, "snapflow", "restore", "--location", loc, "--restore-point", restorePoint, "-n", sets)
+	compareRestored(t, c, sets, strings.TrimSpace(created), app, original, cut)
+	noSecretsLeaked(t, secrets, sets, app)
+	return app
+}
+
+// loseEverything deletes what a cluster loses in a disaster: the backup's
+// snapshots (through the delete action, keeping the exports), the app's
+// namespace, and the backup ActionSet itself.
+func loseEverything(t *testing.T, c client.Client, sets, loc string, backup *v1alpha1.ActionSet, content string) {
+	t.Helper()
 	retire := &v1alpha1.ActionSet{
 		ObjectMeta: metav1.ObjectMeta{Namespace: sets, Name: loc + "-retire"},
 		Spec: v1alpha1.ActionSetSpec{
 			Blueprint: v1alpha1.BlueprintReference{Name: "csi-snapshot"}, Action: "delete",
-			Object: backup.Spec.Object, Artifacts: &v1alpha1.ArtifactsSource{FromActionSet: loc + "-backup"},
+			Object: backup.Spec.Object, Artifacts: &v1alpha1.ArtifactsSource{FromActionSet: backup.Name},
+			Params: jsonArgs(`{"keepExports": true}`),
 		},
 	}
 	if err := c.Create(t.Context(), retire); err != nil {
 		t.Fatal(err)
 	}
-	mustSucceed(t, finished(t, c, sets, loc+"-retire"))
+	mustSucceed(t, finished(t, c, sets, retire.Name))
+	app := backup.Spec.Object.Namespace
 	if err := env.kube.CoreV1().Namespaces().Delete(t.Context(), app, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(t.Context(), backup); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "namespace "+app+" deleted", func(ctx context.Context) (bool, error) {
 		_, err := env.kube.CoreV1().Namespaces().Get(ctx, app, metav1.GetOptions{})
 		return gone(err), client.IgnoreNotFound(err)
 	})
-	if _, err := env.dyn.Resource(volumeSnapshotContentGVR).Get(t.Context(), snaps[0].Content, metav1.GetOptions{}); !gone(err) {
+	if _, err := env.dyn.Resource(volumeSnapshotContentGVR).Get(t.Context(), content, metav1.GetOptions{}); !gone(err) {
 		t.Fatalf("the snapshot's content must be gone before the restore: %v", err)
 	}
+}
 
-	restore := &v1alpha1.ActionSet{
-		ObjectMeta: metav1.ObjectMeta{Namespace: sets, Name: loc + "-restore"},
-		Spec: v1alpha1.ActionSetSpec{
-			Blueprint: v1alpha1.BlueprintReference{Name: "csi-snapshot"}, Action: "restore",
-			Object: backup.Spec.Object, Location: &v1alpha1.LocalObjectReference{Name: loc},
-			Artifacts: &v1alpha1.ArtifactsSource{FromActionSet: loc + "-backup"},
-			Params:    jsonArgs(`{"restoreFrom": "export"}`),
-		},
+// artifactString is the string artifact name of a finished ActionSet.
+func artifactString(t *testing.T, as *v1alpha1.ActionSet, name string) string {
+	t.Helper()
+	var v string
+	if err := json.Unmarshal(as.Status.Artifacts[name].Raw, &v); err != nil || v == "" {
+		t.Fatalf("artifact %s = %s (%v), want a non-empty string", name, as.Status.Artifacts[name].Raw, err)
 	}
-	if err := c.Create(t.Context(), restore); err != nil {
-		t.Fatal(err)
-	}
-	compareRestored(t, c, sets, loc+"-restore", app, original, cut)
-	noSecretsLeaked(t, secrets, sets, app)
-	return app
+	return v
 }
 
 // wrongPasswordKeepsRepository exports the restored app through a second
@@ -120,7 +141,7 @@ func exportRestore(t *testing.T, c client.Client, sets, loc string, secrets ...s
 // intact, since an export with the right password then succeeds.
 // (Incremental sizes are measured in functions/kopia/repository's tests,
 // on data large enough for them to mean something.)
-func wrongPasswordKeepsRepository(t *testing.T, c client.Client, sets, app, path string) {
+func wrongPasswordKeepsRepository(t *testing.T, c client.Client, sets, app, path string) *v1alpha1.ActionSet {
 	filesystemLocation(t, c, sets, "fs-wrong", path, "not-the-password")
 	backup := func(name, loc string) *v1alpha1.ActionSet {
 		as := &v1alpha1.ActionSet{
@@ -149,6 +170,47 @@ func wrongPasswordKeepsRepository(t *testing.T, c client.Client, sets, app, path
 	phaseOutput(t, good, "upload", "exports", &exports)
 	if len(exports) != 1 || exports[0].SnapshotID == "" {
 		t.Errorf("export after the wrong password: %+v, want a snapshot in the intact repository", exports)
+	}
+	return good
+}
+
+// retentionThenDelete runs retention on Location loc, which holds two
+// restore points of basic-app, keeping one: the newest, latest's, stays.
+// Then latest's delete action deletes its export and restore point from
+// the Location too, which leaves it empty.
+func retentionThenDelete(t *testing.T, c client.Client, sets, loc string, latest *v1alpha1.ActionSet) {
+	path := pluginPATH(t)
+	keep := artifactString(t, latest, "restorePoint")
+	out, _ := kubectlPlugin(t, path, "snapflow", "retention", "--location", loc, "--keep", "1", "--unsafe-maintenance", "-n", sets)
+	if !strings.Contains(out, "2 restore points, deleted 1, kept 1") || !strings.Contains(out, "maintenance done") {
+		t.Errorf("retention --keep 1 printed:\n%s\nwant one of two restore points deleted, then maintenance", out)
+	}
+	listed, _ := kubectlPlugin(t, path, "snapflow", "restorepoints", "--location", loc, "-n", sets)
+	if lines := strings.Split(strings.TrimSpace(listed), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[1], keep) {
+		t.Fatalf("after retention:\n%s\nwant only restore point %s", listed, keep)
+	}
+
+	del := &v1alpha1.ActionSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: sets, Name: loc + "-delete-latest"},
+		Spec: v1alpha1.ActionSetSpec{
+			Blueprint: v1alpha1.BlueprintReference{Name: "csi-snapshot"}, Action: "delete",
+			Object: latest.Spec.Object, Location: &v1alpha1.LocalObjectReference{Name: loc},
+			Artifacts: &v1alpha1.ArtifactsSource{FromActionSet: latest.Name},
+		},
+	}
+	if err := c.Create(t.Context(), del); err != nil {
+		t.Fatal(err)
+	}
+	done := finished(t, c, sets, del.Name)
+	mustSucceed(t, done)
+	var n int
+	phaseOutput(t, done, "retire", "exportsDeleted", &n)
+	if n != 1 {
+		t.Errorf("delete action deleted %d exports, want 1", n)
+	}
+	listed, empty := kubectlPlugin(t, path, "snapflow", "restorepoints", "--location", loc, "-n", sets)
+	if listed != "" || !strings.Contains(empty, "No restore points") {
+		t.Errorf("after the delete action, restorepoints printed %q, %q; want none", listed, empty)
 	}
 }
 

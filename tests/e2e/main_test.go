@@ -30,6 +30,8 @@ var env struct {
 	dyn    dynamic.Interface
 	cfg    *rest.Config
 	failed bool
+	// tmp is the suite's temporary directory, removed at the end.
+	tmp string
 	// stopController stops the in-process controller, if a test started
 	// one (see startController).
 	stopController func()
@@ -48,6 +50,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(tmp)
+	env.tmp = tmp
 	if err := setup(ctx, tmp); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e setup:", err)
 		if env.c != nil {

@@ -23,12 +23,7 @@ func TestKubectlPlugin(t *testing.T) {
 	t.Parallel()
 	ensureSnapflowCRDs(t)
 	ns := namespace(t, "e2e-kubectl-plugin")
-	dir := t.TempDir()
-	build := exec.CommandContext(t.Context(), "go", "build", "-o", filepath.Join(dir, "kubectl-snapflow"), "github.com/snapflow/snapflow/cmd/kubectl-snapflow")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build kubectl-snapflow: %v\n%s", err, out)
-	}
-	path := dir + string(os.PathListSeparator) + os.Getenv("PATH")
+	path := pluginPATH(t)
 
 	stdout, stderr := kubectlPlugin(t, path, "snapflow", "get", "-n", ns)
 	if stdout != "" || stderr != "No actionsets found in namespace "+ns+".\n" {
@@ -105,6 +100,16 @@ func ensureSnapflowCRDs(t *testing.T) {
 		_, err := env.dyn.Resource(pluginActionSets).List(ctx, metav1.ListOptions{Limit: 1})
 		return err == nil, nil
 	})
+}
+
+// pluginPATH returns a PATH on which kubectl finds kubectl-snapflow.
+func pluginPATH(t *testing.T) string {
+	t.Helper()
+	bin, err := builtBinary("kubectl-snapflow", "github.com/snapflow/snapflow/cmd/kubectl-snapflow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Dir(bin) + string(os.PathListSeparator) + os.Getenv("PATH")
 }
 
 // kubectlPlugin runs kubectl with path as PATH, so that it finds

@@ -212,18 +212,35 @@ func leftovers(t *testing.T, ns string) []string {
 	return out
 }
 
-// snapflowBinary builds bin/snapflow once per test binary.
-var snapflowBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "snapflow-bin-")
-	if err != nil {
-		return "", err
+// snapflowBinary builds snapflow once per test binary.
+func snapflowBinary() (string, error) {
+	return builtBinary("snapflow", "github.com/snapflow/snapflow/cmd/snapflow")
+}
+
+// built holds the binaries builtBinary made, by name.
+var built struct {
+	sync.Mutex
+	paths map[string]string
+}
+
+// builtBinary builds Go package pkg as name into the suite's temporary
+// directory, once per test binary, and returns its path.
+func builtBinary(name, pkg string) (string, error) {
+	built.Lock()
+	defer built.Unlock()
+	if p, ok := built.paths[name]; ok {
+		return p, nil
 	}
-	bin := filepath.Join(dir, "snapflow")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/snapflow/snapflow/cmd/snapflow").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build snapflow: %w\n%s", err, out)
+	bin := filepath.Join(env.tmp, "bin", name)
+	if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build %s: %w\n%s", pkg, err, out)
 	}
+	if built.paths == nil {
+		built.paths = map[string]string{}
+	}
+	built.paths[name] = bin
 	return bin, nil
-})
+}
 
 var volumeSnapshotContentGVR = schema.GroupVersionResource{Group: "snapshot.storage.k8s.io", Version: "v1", Resource: "volumesnapshotcontents"}
 

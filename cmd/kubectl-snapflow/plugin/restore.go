@@ -23,6 +23,15 @@ Location and the params. --to-namespace restores into another namespace;
 --location and --param override the source's. The new ActionSet is created
 in the source's namespace (--namespace).
 
+After losing the cluster or the backup's ActionSet, restore from a restore
+point on a Location instead (see 'kubectl snapflow restorepoints'):
+--location L --restore-point ID. The restore point gives the blueprint,
+the object and the artifacts; the data comes from the Location, so when
+the blueprint declares a restoreFrom param (the library's do) it is set
+to "export" unless --param sets it. The blueprint must exist in the
+namespace. The restore point is read from this machine: ` + "`" + `kubectl snapflow
+restorepoints --help` + "`" + ` says what that needs.
+
 --wait follows the ActionSet as 'kubectl snapflow backup --wait' does.
 
 ` + exitCodesHelp
@@ -32,20 +41,25 @@ const restoreExample = `  # Restore what a backup saved, in place
 
   # Restore into another namespace and wait for it
   kubectl snapflow restore --from actionset/db-backup-q8d4z -n shop \
-    --to-namespace shop-copy --wait`
+    --to-namespace shop-copy --wait
+
+  # After losing everything: restore from a restore point on a Location
+  kubectl snapflow restorepoints --location offsite -n snapflow
+  kubectl snapflow restore --location offsite --restore-point 3f2a... -n snapflow --wait`
 
 // RestoreOptions are the inputs of kubectl snapflow restore.
 type RestoreOptions struct {
 	app.IOStreams
 	deps Deps
 
-	From        string
-	Action      string
-	ToNamespace string
-	Location    string
-	Params      []string
-	Wait        bool
-	Timeout     time.Duration
+	From         string
+	RestorePoint string
+	Action       string
+	ToNamespace  string
+	Location     string
+	Params       []string
+	Wait         bool
+	Timeout      time.Duration
 
 	c      clients
 	source string
@@ -56,18 +70,19 @@ type RestoreOptions struct {
 func NewCmdRestore(deps Deps, streams app.IOStreams) *cobra.Command {
 	o := &RestoreOptions{IOStreams: streams, deps: deps, Action: "restore", Timeout: 30 * time.Minute}
 	cmd := &cobra.Command{
-		Use:     "restore --from actionset/NAME",
-		Short:   "Create an ActionSet that restores from an earlier ActionSet's artifacts",
+		Use:     "restore (--from actionset/NAME | --location L --restore-point ID)",
+		Short:   "Create an ActionSet that restores from an earlier ActionSet's artifacts or a Location's restore point",
 		Long:    restoreLong,
 		Example: restoreExample,
 		Args:    app.UsageArgs(cobra.NoArgs),
 		RunE:    runE(o),
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.From, "from", "", "the ActionSet whose artifacts to restore, as actionset/NAME (required)")
+	f.StringVar(&o.From, "from", "", "the ActionSet whose artifacts to restore, as actionset/NAME")
+	f.StringVar(&o.RestorePoint, "restore-point", "", "instead of --from: the ID of a restore point on --location")
 	f.StringVarP(&o.Action, "action", "a", o.Action, "the blueprint action to run")
 	f.StringVar(&o.ToNamespace, "to-namespace", "", "restore into this namespace instead of the source object's")
-	f.StringVar(&o.Location, "location", "", "the Location to read from; default the source ActionSet's")
+	f.StringVar(&o.Location, "location", "", "the Location to read from; default the source ActionSet's; required with --restore-point")
 	f.StringArrayVarP(&o.Params, "param", "p", nil, "set a param as name=value, value in YAML; repeatable; overrides the source's")
 	addWaitFlags(cmd, &o.Wait, &o.Timeout)
 	_ = cmd.RegisterFlagCompletionFunc("from", func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
@@ -98,8 +113,12 @@ func (o *RestoreOptions) Complete([]string) error {
 // Validate checks the flags.
 func (o *RestoreOptions) Validate() error {
 	switch {
-	case o.From == "":
-		return app.Usagef("--from is required: the ActionSet to restore from, as actionset/NAME")
+	case o.From == "" && o.RestorePoint == "":
+		return app.Usagef("--from or --restore-point is required: the ActionSet to restore from, as actionset/NAME, or a restore point on --location")
+	case o.From != "" && o.RestorePoint != "":
+		return app.Usagef("--from and --restore-point exclude each other")
+	case o.RestorePoint != "" && o.Location == "":
+		return app.Usagef("--restore-point needs --location: the Location that holds it")
 	case o.Action == "":
 		return app.Usagef("--action must not be empty")
 	case o.Timeout < 0:
@@ -111,6 +130,9 @@ func (o *RestoreOptions) Validate() error {
 // Run reads the source ActionSet, creates the restore ActionSet and, with
 // --wait, follows it.
 func (o *RestoreOptions) Run(ctx context.Context) error {
+	if o.RestorePoint != "" {
+		return o.runFromRestorePoint(ctx)
+	}
 	src, err := o.c.getActionSet(ctx, o.source)
 	if err != nil {
 		return err

@@ -98,7 +98,19 @@ func TestRestoreErrorsFake(t *testing.T) {
 	}, {
 		name: "no --from",
 		args: []string{"restore"},
-		want: result{Code: ExitUsage, ErrOut: "error: --from is required: the ActionSet to restore from, as actionset/NAME\nRun 'kubectl snapflow restore --help' for usage.\n"},
+		want: result{Code: ExitUsage, ErrOut: "error: --from or --restore-point is required: the ActionSet to restore from, as actionset/NAME, or a restore point on --location\nRun 'kubectl snapflow restore --help' for usage.\n"},
+	}, {
+		name: "both sources",
+		args: []string{"restore", "--from", "actionset/x", "--restore-point", "abc", "--location", "l"},
+		want: result{Code: ExitUsage, ErrOut: "error: --from and --restore-point exclude each other\nRun 'kubectl snapflow restore --help' for usage.\n"},
+	}, {
+		name: "--restore-point without --location",
+		args: []string{"restore", "--restore-point", "abc"},
+		want: result{Code: ExitUsage, ErrOut: "error: --restore-point needs --location: the Location that holds it\nRun 'kubectl snapflow restore --help' for usage.\n"},
+	}, {
+		name: "--restore-point, no such Location",
+		args: []string{"restore", "--restore-point", "abc", "--location", "gone"},
+		want: result{Code: ExitUsage, ErrOut: "error: get location gone: locations.snapflow.dev \"gone\" not found\n"},
 	}, {
 		name: "--from not an actionset",
 		args: []string{"restore", "--from", "deploy/db"},

@@ -40,8 +40,9 @@ snapflow is a Kubernetes-native workflow engine for data protection. A
 Blueprint says how to back up and restore one kind of application; an
 ActionSet asks the snapflow controller to run one action of a blueprint
 against one workload. This plugin creates ActionSets (backup, restore),
-follows them (get, describe, logs, --wait), cancels them, and compiles
-blueprints offline (lint, plan).
+follows them (get, describe, logs, --wait), cancels them, lists and retires
+the restore points stored on Locations (restorepoints, retention), and
+compiles blueprints offline (lint, plan).
 
 Installed on PATH as kubectl-snapflow, kubectl runs it as 'kubectl snapflow'.
 The usual kubectl flags (--kubeconfig, --context, --namespace, ...) choose
@@ -138,6 +139,8 @@ func NewCmdRoot(deps Deps, streams app.IOStreams) *cobra.Command {
 	root.AddCommand(
 		NewCmdBackup(deps, streams),
 		NewCmdRestore(deps, streams),
+		NewCmdRestorePoints(deps, streams),
+		NewCmdRetention(deps, streams),
 		NewCmdGet(deps, streams),
 		NewCmdDescribe(deps, streams),
 		NewCmdLogs(deps, streams),

@@ -10,10 +10,11 @@ import (
 	"github.com/snapflow/snapflow/functions/mover"
 )
 
-const moverLong = `Move a volume's data to or from a Location's kopia repository.
+const moverLong = `Move a volume's data to or from a Location's kopia repository, or
+record or forget what was moved.
 
-This runs inside a mover pod that the export and restore functions create;
-you do not run it by hand. The pod mounts the volume at /data (read-only
+This runs inside a mover pod that the export, restore and deleteSnapshots
+functions create; you do not run it by hand. The pod mounts the volume at /data (read-only
 for export) and gives the request in $SNAPFLOW_MOVER_REQUEST: the Location
 (no secrets), the source identity, and for restore the kopia snapshot.
 The repository password and the store's credentials come only from the
@@ -23,21 +24,23 @@ AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, or <NAME>_FILE naming a mounted
 file), never from flags.
 
 export writes an incremental, deduplicated, encrypted kopia snapshot of
-/data; restore writes a snapshot into /data and reads it back to verify.
+/data; restore writes a snapshot into /data and reads it back to verify;
+record stores a restore point; forget deletes snapshots and the restore
+points that list them.
 Standard output carries one JSON object per line: {"progress": ...} while
 it works, then {"result": ...} or {"error": "..."}.`
 
 // NewCmdMover builds snapflow mover.
 func NewCmdMover(_ Deps, streams IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:    "mover export|restore",
+		Use:    "mover export|restore|record|forget",
 		Short:  "Move a volume's data to or from a Location (runs in mover pods)",
 		Long:   moverLong,
 		Hidden: true, // started by the export and restore functions
 		Args:   UsageArgs(cobra.NoArgs),
 		RunE:   func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	for _, mode := range []string{mover.ModeExport, mover.ModeRestore} {
+	for _, mode := range mover.Modes {
 		cmd.AddCommand(&cobra.Command{
 			Use:   mode,
 			Short: fmt.Sprintf("Run the %s described by $%s", mode, mover.RequestEnv),

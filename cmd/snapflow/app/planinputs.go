@@ -42,6 +42,8 @@ func (o *PlanOptions) inputs(bp *plan.Blueprint, action *plan.Action) (*planInpu
 	if in.Workload, err = workload.FromObject(in.Object); err != nil {
 		return nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("object %s: %w", o.ObjectFile, err)}
 	}
+	apiVersion, _ := in.Object["apiVersion"].(string)
+	in.Target = v1alpha1.ObjectReference{APIVersion: apiVersion, Kind: in.Workload.Kind, Namespace: in.Workload.Namespace, Name: in.Workload.Name}
 	if o.ArtifactsFile != "" {
 		if in.Artifacts, err = readYAMLMap(o.ArtifactsFile, "artifacts"); err != nil {
 			return nil, &ExitError{Code: ExitUsage, Err: err}
@@ -54,6 +56,7 @@ func (o *PlanOptions) inputs(bp *plan.Blueprint, action *plan.Action) (*planInpu
 	}
 	in.Action = celenv.Action{
 		Name:      action.Name,
+		Blueprint: bp.Name,
 		ActionSet: planActionSet,
 		Namespace: in.Workload.Namespace,
 		UID:       planUID,

@@ -51,6 +51,24 @@ func CredentialsFromEnv() (Credentials, error) {
 	return credentialsFrom(os.LookupEnv, os.ReadFile)
 }
 
+// CredentialsFromSecrets reads Credentials from the data of a Location's
+// Secrets, under the keys of SecretKeys; kubectl snapflow reads them so.
+func CredentialsFromSecrets(data map[string][]byte) Credentials {
+	lookup := func(env string) (string, bool) {
+		for key, name := range SecretKeys {
+			if name == env {
+				v, ok := data[key]
+				return string(v), ok
+			}
+		}
+
+		return "", false
+	}
+	c, _ := credentialsFrom(lookup, nil) // no <NAME>_FILE: neither a file read nor an error
+
+	return c
+}
+
 func credentialsFrom(lookup func(string) (string, bool), readFile func(string) ([]byte, error)) (Credentials, error) {
 	var c Credentials
 

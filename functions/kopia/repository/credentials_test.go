@@ -143,3 +143,14 @@ func TestSecretKeysNameEveryVariable(t *testing.T) {
 		t.Errorf("SecretKeys env vars (-want +got):\n%s", diff)
 	}
 }
+
+func TestCredentialsFromSecrets(t *testing.T) {
+	got := CredentialsFromSecrets(map[string][]byte{
+		"password": []byte("pw"), "azureStorageAccount": []byte("acct"), "azureStorageKey": []byte("key"), "unrelated": []byte("x"),
+	})
+
+	want := Credentials{Password: "pw", AzureAccountName: "acct", AzureAccountKey: "key"}
+	if got != want {
+		t.Errorf("CredentialsFromSecrets = %s, want %s", got, want)
+	}
+}

@@ -1,6 +1,7 @@
 // Package repository is snapflow's one place that talks to kopia
-// repositories. The export mover (`snapflow mover export|restore`) and the
-// kubectl plugin call it; nothing else in snapflow imports kopia's repo or
+// repositories. The mover (`snapflow mover export|restore|record|forget`)
+// and the kubectl plugin (restorepoints, restore --restore-point,
+// retention) call it; nothing else in snapflow calls kopia's repo or
 // snapshot packages.
 //
 // # One Location + prefix is one repository
@@ -72,8 +73,10 @@
 // type=snapflow-restore-point, so a cluster that has never seen the export
 // can list it with [ListRestorePoints] (or `kopia manifest list
 // --filter=type:snapflow-restore-point`). [DeleteRestorePoint] deletes the
-// restore point and the snapshots only it lists; the storage they used is
-// freed by kopia's maintenance, which this package does not run.
+// restore point and the snapshots only it lists; [ForgetSnapshots] deletes
+// snapshots and every restore point listing them; [Expired] picks what
+// retention deletes. The storage they used is freed by [Maintain], kopia's
+// full maintenance, within kopia's safety margins.
 //
 // # Secrets
 //

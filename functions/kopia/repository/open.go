@@ -53,7 +53,21 @@ var ErrNotRepository = errors.New("storage holds data but no kopia repository (k
 // the repository while it is open, kopia ends the process rather than
 // write in the old format.
 func Open(ctx context.Context, st blob.Storage, password, configDir string) (repo.Repository, error) {
-	rep, err := open(ctx, st, password, configDir)
+	return openOrConnect(ctx, st, password, configDir, true)
+}
+
+// ErrNoRepository is returned by Connect when the storage holds no
+// repository yet.
+var ErrNoRepository = errors.New("no kopia repository here yet: nothing was exported to this Location")
+
+// Connect is Open for readers such as the kubectl plugin: it never
+// creates a repository, and empty storage is ErrNoRepository.
+func Connect(ctx context.Context, st blob.Storage, password, configDir string) (repo.Repository, error) {
+	return openOrConnect(ctx, st, password, configDir, false)
+}
+
+func openOrConnect(ctx context.Context, st blob.Storage, password, configDir string, create bool) (repo.Repository, error) {
+	rep, err := open(ctx, st, password, configDir, create)
 	if err != nil {
 		return nil, newRedactor(password).wrap(fmt.Errorf("open repository in %s: %w", st.DisplayName(), err))
 	}
@@ -61,12 +75,19 @@ func Open(ctx context.Context, st blob.Storage, password, configDir string) (rep
 	return rep, nil
 }
 
-func open(ctx context.Context, st blob.Storage, password, configDir string) (repo.Repository, error) {
+func open(ctx context.Context, st blob.Storage, password, configDir string, create bool) (repo.Repository, error) {
 	if password == "" {
 		return nil, errors.New("repository password is empty")
 	}
 
-	f, err := readOrCreateFormat(ctx, st, password)
+	f, err := readFormat(ctx, st)
+	switch {
+	case errors.Is(err, blob.ErrBlobNotFound) && create:
+		f, err = createFormat(ctx, st, password)
+	case errors.Is(err, blob.ErrBlobNotFound):
+		err = ErrNoRepository
+	}
+
 	if err != nil {
 		return nil, err
 	}
@@ -89,14 +110,9 @@ func open(ctx context.Context, st blob.Storage, password, configDir string) (rep
 	return rep, nil
 }
 
-// readOrCreateFormat returns the repository's format blob, first creating
-// the repository when st is empty.
-func readOrCreateFormat(ctx context.Context, st blob.Storage, password string) (*format.KopiaRepositoryJSON, error) {
-	f, err := readFormat(ctx, st)
-	if !errors.Is(err, blob.ErrBlobNotFound) {
-		return f, err
-	}
-
+// createFormat creates the repository in st, which must hold no blob, and
+// returns its format blob.
+func createFormat(ctx context.Context, st blob.Storage, password string) (*format.KopiaRepositoryJSON, error) {
 	if err := ensureEmpty(ctx, st); err != nil {
 		return nil, err
 	}

@@ -187,3 +187,25 @@ func configFiles(t *testing.T, dir string) []string {
 
 	return m
 }
+
+func TestConnectNeverCreates(t *testing.T) {
+	st := testStorage(t, fsLocation(t), Credentials{Password: testPassword}, true)
+
+	_, err := Connect(t.Context(), st, testPassword, t.TempDir())
+	if !errors.Is(err, ErrNoRepository) {
+		t.Fatalf("Connect to empty storage: %v, want ErrNoRepository", err)
+	}
+
+	if err := ensureEmpty(t.Context(), st); err != nil {
+		t.Errorf("Connect wrote to empty storage: %v", err)
+	}
+
+	openRepo(t, st, testPassword)
+
+	rep, err := Connect(t.Context(), st, testPassword, t.TempDir())
+	if err != nil {
+		t.Fatalf("Connect to a repository: %v", err)
+	}
+
+	_ = rep.Close(t.Context())
+}

@@ -163,6 +163,12 @@ func ListRestorePoints(ctx context.Context, rep repo.Repository) ([]RestorePoint
 	return out, nil
 }
 
+// GetRestorePoint reads restore point id; an unknown id is
+// ErrRestorePointNotFound.
+func GetRestorePoint(ctx context.Context, rep repo.Repository, id string) (RestorePoint, error) {
+	return getRestorePoint(ctx, rep, manifest.ID(id))
+}
+
 // getRestorePoint reads one restore point manifest.
 func getRestorePoint(ctx context.Context, rep repo.Repository, id manifest.ID) (RestorePoint, error) {
 	var s storedRestorePoint

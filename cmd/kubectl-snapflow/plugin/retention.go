@@ -1,0 +1,106 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/snapflow/snapflow/cmd/snapflow/app"
+	"github.com/snapflow/snapflow/functions/kopia/repository"
+)
+
+const retentionLong = `Apply retention to a Location: keep the newest --keep restore points of
+each blueprint, action and object, delete the older ones with the kopia
+snapshots only they list, then run kopia's full maintenance.
+
+Maintenance keeps kopia's safety margins: data becomes garbage a day after
+the last snapshot using it is deleted and its storage is freed by a later
+run, so an export running now is never damaged. Run retention regularly,
+for example from a CronJob. --unsafe-maintenance drops those margins and
+frees the storage at once; use it only when nothing else writes to the
+Location.
+
+Retention touches only the Location. Local VolumeSnapshots are retired by
+the blueprint's delete action ('kubectl snapflow restore --from
+actionset/NAME --action delete'), which also deletes that backup's exports.
+
+` + locationHelp
+
+const retentionExample = `  # Keep the last 7 restore points of every application on "offsite"
+  kubectl snapflow retention --location offsite --keep 7 -n shop
+
+  # Show what would be deleted
+  kubectl snapflow retention --location offsite --keep 7 -n shop --dry-run`
+
+// RetentionOptions are the inputs of kubectl snapflow retention.
+type RetentionOptions struct {
+	app.IOStreams
+	locationCommand
+
+	Keep   int
+	DryRun bool
+	Unsafe bool
+}
+
+// NewCmdRetention builds kubectl snapflow retention.
+func NewCmdRetention(deps Deps, streams app.IOStreams) *cobra.Command {
+	o := &RetentionOptions{IOStreams: streams, locationCommand: locationCommand{deps: deps}}
+	cmd := &cobra.Command{
+		Use:     "retention --location NAME --keep N",
+		Short:   "Keep the newest N restore points on a Location and run kopia maintenance",
+		Long:    retentionLong,
+		Example: retentionExample,
+		Args:    app.UsageArgs(cobra.NoArgs),
+		RunE:    runE(o),
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Location, "location", "", "the Location to apply retention to (required)")
+	f.IntVar(&o.Keep, "keep", 0, "how many restore points to keep per blueprint, action and object (required, at least 1)")
+	f.BoolVar(&o.DryRun, "dry-run", false, "print what would be deleted; delete nothing and skip maintenance")
+	f.BoolVar(&o.Unsafe, "unsafe-maintenance", false, "free storage at once, without kopia's safety margins; only when nothing else writes to the Location")
+	return cmd
+}
+
+// Validate checks the flags.
+func (o *RetentionOptions) Validate() error {
+	switch {
+	case o.Location == "":
+		return app.Usagef("--location is required: the Location to apply retention to")
+	case o.Keep < 1:
+		return app.Usagef("--keep must be at least 1, got %d: retention never deletes every restore point", o.Keep)
+	}
+	return nil
+}
+
+// Run deletes the expired restore points and runs maintenance.
+func (o *RetentionOptions) Run(ctx context.Context) error {
+	l, rps, err := o.restorePoints(ctx)
+	if err != nil {
+		return err
+	}
+	defer l.Close(context.WithoutCancel(ctx))
+	expired := repository.Expired(rps, o.Keep)
+	verb := "deleted"
+	if o.DryRun {
+		verb = "would delete"
+	}
+	for _, rp := range expired {
+		if !o.DryRun {
+			if err := repository.DeleteRestorePoint(ctx, l.rep, rp.ID); err != nil {
+				return fmt.Errorf("Location %s: %w", o.Location, err)
+			}
+		}
+		fmt.Fprintf(o.Out, "%s restore point %s: %s %s of %s\n", verb, rp.ID, rp.Blueprint, objectString(rp.Object), rp.Time.Format(time.RFC3339))
+	}
+	fmt.Fprintf(o.Out, "Location %s: %d restore points, %s %d, kept %d\n", o.Location, len(rps), verb, len(expired), len(rps)-len(expired))
+	if o.DryRun {
+		return nil
+	}
+	if err := repository.Maintain(ctx, l.rep, o.Unsafe); err != nil {
+		return fmt.Errorf("Location %s: %w", o.Location, err)
+	}
+	fmt.Fprintf(o.Out, "Location %s: kopia maintenance done\n", o.Location)
+	return nil
+}
