@@ -4,7 +4,7 @@ CONTROLLER_GEN ?= $(GO) tool controller-gen
 BIN := bin
 FUZZTIME ?= 60s
 
-.PHONY: all build test unit-test e2e lint bench fuzz generate verify-generated clean \
+.PHONY: all build test unit-test e2e lint bench bench-export restic fuzz generate verify-generated clean \
 	cluster-tools cluster-up cluster-down cluster-env deploy demo
 
 all: build
@@ -61,10 +61,31 @@ lint: build
 	$(BIN)/snapflow lint blueprints
 
 ## bench: benchmarks, each reporting its ratio to a reference run; the
-## controller benchmark runs 200 ActionSets on a local cluster
-bench: cluster-tools
+## controller benchmark runs 200 ActionSets on a local cluster; then the
+## export benchmark table (see bench-export)
+bench: cluster-tools restic
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) test -tags e2e -run '^$$' -bench BenchmarkController -benchtime 1x ./tests/e2e/
+	$(GO) run ./tests/bench/export -size $(EXPORT_BENCH_SIZE)
+
+EXPORT_BENCH_SIZE ?= 1GiB
+
+## bench-export: only the export benchmark table (README "Export
+## benchmark"): snapflow, the kopia CLI, restic and raw read on a generated
+## tree in /dev/shm; EXPORT_BENCH_SIZE=64MiB for a quick run
+bench-export: restic
+	bash tests/cluster/tools/build.sh azurite
+	$(GO) run ./tests/bench/export -size $(EXPORT_BENCH_SIZE)
+
+## restic: Debian's restic (0.14), the export benchmark's reference
+restic:
+	@command -v restic >/dev/null 2>&1 || { \
+		echo "restic is missing: the export benchmark compares with it; installing Debian's restic package with apt-get" >&2; \
+		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq && \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq restic >/dev/null && \
+		restic version; \
+	} || { echo "could not install restic: install it (apt-get install restic) and run make bench again" >&2; exit 1; }
 
 ## fuzz: fuzz decode and compile for FUZZTIME (default 60s)
 fuzz:
