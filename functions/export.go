@@ -92,7 +92,7 @@ func runExport(ctx context.Context, rt *Runtime, in ExportArgs) (ExportOutputs, 
 	for i, pvc := range in.PVCs {
 		rec, err := exportOne(ctx, rt, creds, in, pvc, i)
 		if err != nil {
-			return ExportOutputs{}, fmt.Errorf("export claim %s/%s: %w", pvc.Namespace, pvc.SourcePVC, err)
+			return ExportOutputs{}, fmt.Errorf("export claim %s/%s to Location %s/%s: %w", pvc.Namespace, pvc.SourcePVC, loc.Namespace, loc.Name, err)
 		}
 		out.Exports = append(out.Exports, rec)
 		rt.Message(fmt.Sprintf("exported %d of %d: %s (%d of %d bytes new)", i+1, len(in.PVCs), pvc.SourcePVC, rec.BytesNew, rec.BytesTotal))

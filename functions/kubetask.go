@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 )
 
@@ -151,14 +152,11 @@ func taskPod(rt *Runtime, in KubeTaskArgs) *corev1.Pod {
 }
 
 // waitPodDone waits until the pod has succeeded or failed, and returns the
-// last version of it seen (nil if none). A deleted pod is an error.
+// last version of it seen (nil if none). A deleted pod, or one gone
+// already, is an error.
 func waitPodDone(ctx context.Context, kube kubernetes.Interface, namespace, name string, timeout time.Duration) (*corev1.Pod, error) {
-	pods := kube.CoreV1().Pods(namespace)
-	lw := namedListWatch(kube, name,
-		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return pods.List(ctx, o) },
-		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return pods.Watch(ctx, o) })
 	var last *corev1.Pod
-	err := untilNamed(ctx, timeout, lw, &corev1.Pod{}, name, func(obj runtime.Object) (bool, error) {
+	err := untilExisting(ctx, timeout, podListWatch(kube, namespace, name), &corev1.Pod{}, namespace, name, func(obj runtime.Object) (bool, error) {
 		if obj == nil {
 			return false, errors.New("the pod was deleted before it finished")
 		}
@@ -166,6 +164,14 @@ func waitPodDone(ctx context.Context, kube kubernetes.Interface, namespace, name
 		return last.Status.Phase == corev1.PodSucceeded || last.Status.Phase == corev1.PodFailed, nil
 	})
 	return last, err
+}
+
+// podListWatch lists and watches the pod called name.
+func podListWatch(kube kubernetes.Interface, namespace, name string) cache.ListerWatcher {
+	pods := kube.CoreV1().Pods(namespace)
+	return namedListWatch(kube, name,
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return pods.List(ctx, o) },
+		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return pods.Watch(ctx, o) })
 }
 
 // podLog reads the end of the task container's log.

@@ -225,3 +225,15 @@ func TestKubeTaskFakeReleaseDeletesThePod(t *testing.T) {
 		t.Errorf("bad key: err = %v, want permanent", err)
 	}
 }
+
+// TestWaitPodDoneOnAGonePod: a pod deleted before the wait began (a mover
+// killed while its log was read) ends the wait at once, not at the timeout.
+func TestWaitPodDoneOnAGonePod(t *testing.T) {
+	// Waiting for the deadline instead fails with the context's error.
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	_, err := waitPodDone(ctx, fake.NewClientset(), "app", "mover", time.Hour)
+	if err == nil || !strings.Contains(err.Error(), "deleted before it finished") {
+		t.Fatalf("waitPodDone on a gone pod: %v, want an error saying it was deleted", err)
+	}
+}

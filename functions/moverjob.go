@@ -90,15 +90,52 @@ func runMover(ctx context.Context, rt *Runtime, creds *moverCredentials, job mov
 		return mover.Line{}, err
 	}
 	rt.Cleanup(moverKey("pod", job.namespace, job.name))
-	pods := rt.Clients.Kube.CoreV1().Pods(job.namespace)
-	if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return mover.Line{}, fmt.Errorf("create mover pod %s/%s: %w", job.namespace, job.name, err)
+	if err := createMoverPod(ctx, rt, pod, job.timeout); err != nil {
+		return mover.Line{}, err
 	}
+	pods := rt.Clients.Kube.CoreV1().Pods(job.namespace)
 	res, err := followMover(ctx, rt, job)
 	if delErr := pods.Delete(context.WithoutCancel(ctx), job.name, metav1.DeleteOptions{}); delErr != nil && !apierrors.IsNotFound(delErr) {
 		err = errors.Join(err, fmt.Errorf("delete mover pod %s/%s: %w", job.namespace, job.name, delErr))
 	}
 	return res, err
+}
+
+// createMoverPod creates the mover pod. One of the same name that runs
+// is adopted: a resumed run follows the mover it started. One that failed
+// or is being deleted, left by an earlier attempt, is replaced once gone.
+func createMoverPod(ctx context.Context, rt *Runtime, pod *corev1.Pod, timeout time.Duration) error {
+	pods := rt.Clients.Kube.CoreV1().Pods(pod.Namespace)
+	_, err := pods.Create(ctx, pod, metav1.CreateOptions{})
+	if !apierrors.IsAlreadyExists(err) {
+		return wrapCreateMover(pod, err)
+	}
+	old, err := pods.Get(ctx, pod.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return fmt.Errorf("get mover pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	case old.DeletionTimestamp == nil && old.Status.Phase != corev1.PodFailed:
+		return nil
+	default:
+		if err := pods.Delete(ctx, pod.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("delete the earlier mover pod %s/%s: %w", pod.Namespace, pod.Name, err)
+		}
+		err := untilExisting(ctx, timeout, podListWatch(rt.Clients.Kube, pod.Namespace, pod.Name), &corev1.Pod{}, pod.Namespace, pod.Name,
+			func(obj runtime.Object) (bool, error) { return obj == nil, nil })
+		if err != nil {
+			return fmt.Errorf("wait for the earlier mover pod %s/%s to go: %w", pod.Namespace, pod.Name, err)
+		}
+	}
+	_, err = pods.Create(ctx, pod, metav1.CreateOptions{})
+	return wrapCreateMover(pod, err)
+}
+
+func wrapCreateMover(pod *corev1.Pod, err error) error {
+	if err != nil {
+		return fmt.Errorf("create mover pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	return nil
 }
 
 // copyCredentials puts the repository password and the store's
@@ -151,7 +188,7 @@ func followMover(ctx context.Context, rt *Runtime, job moverJob) (mover.Line, er
 			continue // a log line of kopia's, not the protocol
 		}
 		if l.Progress != nil && job.progress != nil {
-			job.progress(l.Progress.BytesHashed, max(l.Progress.BytesEstimated, l.Progress.BytesHashed))
+			job.progress(progressBytes(*l.Progress))
 		}
 		last = l
 	}
@@ -186,6 +223,16 @@ func waitPodStarted(ctx context.Context, rt *Runtime, job moverJob) (*corev1.Pod
 		return nil, fmt.Errorf("mover pod %s/%s did not start (%s): %w", job.namespace, job.name, podState(pod), err)
 	}
 	return pod, nil
+}
+
+// progressBytes is a mover's progress as bytes done of total; the total
+// is 0 (unknown) until the mover has estimated it, so the bar does not
+// show 100% of what has been hashed so far.
+func progressBytes(p repository.Progress) (done, total int64) {
+	if p.BytesEstimated == 0 {
+		return p.BytesHashed, 0
+	}
+	return p.BytesHashed, max(p.BytesEstimated, p.BytesHashed)
 }
 
 // progressOf is the progress of volume i of n, done of total bytes.

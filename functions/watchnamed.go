@@ -47,9 +47,35 @@ func namedListWatch(client any, name string,
 func untilNamed(ctx context.Context, timeout time.Duration, lw cache.ListerWatcher, objType runtime.Object,
 	name string, cond func(obj runtime.Object) (bool, error),
 ) error {
+	return untilNamedAfter(ctx, timeout, lw, objType, name, nil, cond)
+}
+
+// untilExisting is untilNamed for an object that exists already, such as
+// a pod this call created: if the first list lacks it, it was deleted
+// meanwhile, and cond sees nil at once instead of waiting for the timeout.
+func untilExisting(ctx context.Context, timeout time.Duration, lw cache.ListerWatcher, objType runtime.Object,
+	namespace, name string, cond func(obj runtime.Object) (bool, error),
+) error {
+	key := name
+	if namespace != "" {
+		key = namespace + "/" + name
+	}
+	precondition := func(store cache.Store) (bool, error) {
+		_, exists, err := store.GetByKey(key)
+		if err != nil || exists {
+			return false, err
+		}
+		return cond(nil)
+	}
+	return untilNamedAfter(ctx, timeout, lw, objType, name, precondition, cond)
+}
+
+func untilNamedAfter(ctx context.Context, timeout time.Duration, lw cache.ListerWatcher, objType runtime.Object,
+	name string, precondition watchtools.PreconditionFunc, cond func(obj runtime.Object) (bool, error),
+) error {
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout, errTimedOut)
 	defer cancel()
-	_, err := watchtools.UntilWithSync(ctx, lw, objType, nil, func(ev watch.Event) (bool, error) {
+	_, err := watchtools.UntilWithSync(ctx, lw, objType, precondition, func(ev watch.Event) (bool, error) {
 		// The server filters by name; checking again keeps fakes, which
 		// ignore field selectors, honest.
 		if m, err := meta.Accessor(ev.Object); err != nil || m.GetName() != name {

@@ -33,7 +33,13 @@ type runner struct {
 	mu     sync.Mutex
 	phases []v1alpha1.PhaseStatus // as last recorded, to find changes
 	prog   v1alpha1.Progress
+	shown  v1alpha1.Progress // as last written to status
 }
+
+// progressEvery is how often a changing progress is written to status
+// between checkpoints: often enough for a moving bar, rarely enough to
+// spare the API server.
+const progressEvery = time.Second
 
 // run executes the action and records its outcome; it is the body of the
 // runner goroutine. An error means the outcome could not be recorded.
@@ -60,7 +66,9 @@ func (rn *runner) run(ctx context.Context) error {
 		Clock: rn.r.clock, Checkpoint: rn.checkpoint, Progress: rn.progress,
 		Clients: rn.r.clients, HoldReleased: rn.r.metrics.observeHold,
 	}
+	stopProgress := rn.publishProgress(ctx)
 	res, err := exec.Run(ctx, rn.req)
+	stopProgress()
 	if err != nil {
 		res = &run.Result{Outcome: v1alpha1.ActionSetFailed, Err: err}
 		if rn.req.Resume != nil {
@@ -101,8 +109,9 @@ func (rn *runner) action() *plan.Action {
 // writes even when ctx is cancelled: a cancelled run still records its
 // finally phases.
 func (rn *runner) checkpoint(ctx context.Context, s run.State) error {
+	prog := rn.progressNow()
 	err := rn.r.updateStatus(ctx, rn.as, func(st *v1alpha1.ActionSetStatus) {
-		applyCheckpoint(st, s, rn.progressNow())
+		applyCheckpoint(st, s, prog)
 	})
 	if err != nil {
 		return fmt.Errorf("write ActionSet status: %w", err)
@@ -126,7 +135,44 @@ func (rn *runner) progress(p v1alpha1.Progress) {
 func (rn *runner) progressNow() v1alpha1.Progress {
 	rn.mu.Lock()
 	defer rn.mu.Unlock()
+	rn.shown = rn.prog
 	return rn.prog
+}
+
+// publishProgress writes the progress to status every progressEvery
+// while it changes between checkpoints, so a bar following status moves
+// during a long phase. The returned stop waits for the last write, so
+// none can follow the final status.
+func (rn *runner) publishProgress(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ticker := rn.r.clock.NewTicker(progressEvery)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ticker.C():
+			}
+			rn.mu.Lock()
+			changed := rn.prog != rn.shown
+			rn.mu.Unlock()
+			if !changed {
+				continue
+			}
+			prog := rn.progressNow()
+			err := rn.r.updateStatus(ctx, rn.as, func(st *v1alpha1.ActionSetStatus) { st.Progress = prog })
+			if err != nil && ctx.Err() == nil {
+				log.FromContext(ctx).V(1).Info("progress not written", "error", err.Error())
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // record emits Events on the ActionSet.

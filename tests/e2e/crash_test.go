@@ -40,7 +40,8 @@ func startControllerProcess(t *testing.T, ns string) *controllerProcess {
 	}
 	defer logFile.Close()
 	cmd := exec.Command(bin, "controller", "--kubeconfig", env.c.Kubeconfig, "--namespaces", ns,
-		"--metrics-bind-address", "0", "--health-probe-bind-address", "0")
+		"--metrics-bind-address", "0", "--health-probe-bind-address", "0",
+		"--mover-image", "snapflow", "--mover-command", bin) // mover pods run it on the process node
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -128,9 +128,11 @@ func (p *uploadProgress) EstimatedDataSize(files, bytes int64) {
 	p.report()
 }
 
+// EstimationParameters asks for kopia's classic estimate, a walk of the
+// tree alongside the upload. The adaptive one switches to the filesystem's
+// usage for big trees, which for a volume that is a directory on a shared
+// filesystem (hostPath, NFS, CephFS without quotas) is the whole disk's,
+// and the bar would barely move.
 func (p *uploadProgress) EstimationParameters() upload.EstimationParameters {
-	return upload.EstimationParameters{
-		Type:              upload.EstimationTypeAdaptive,
-		AdaptiveThreshold: upload.AdaptiveEstimationThreshold,
-	}
+	return upload.EstimationParameters{Type: upload.EstimationTypeClassic}
 }
