@@ -94,7 +94,9 @@ kubectl snapflow restore --from "actionset/$EXPORT" -n "$SETS" --action delete -
 kubectl snapflow restore --from "actionset/$BACKUP" -n "$SETS" --action delete --wait --timeout 5m >/dev/null
 k delete namespace "$APP" --wait=true
 k -n "$SETS" delete actionsets --all >/dev/null
-echo "left: $(k get volumesnapshotcontents -o name | wc -l) VolumeSnapshotContent(s), $(k -n "$SETS" get actionsets -o name | wc -l) ActionSet(s)"
+ours=$(k get volumesnapshotcontents -o jsonpath='{range .items[*]}{.spec.volumeSnapshotRef.name}{"\n"}{end}' |
+  grep -c -e "^$BACKUP-" -e "^$EXPORT-" || true)
+echo "left of this demo's backups: $ours VolumeSnapshotContent(s), $(k -n "$SETS" get actionsets -o name | wc -l) ActionSet(s)"
 
 step "9. Restore from the Location alone"
 kubectl snapflow restorepoints --location offsite -n "$SETS"
