@@ -47,13 +47,14 @@
 //
 // # Upload parallelism
 //
-// [Upload] runs `parallel` workers (0 means runtime.NumCPU()) that read,
-// hash, encrypt and upload files, and, unlike Velero, it splits any file
-// larger than [ParallelUploadAboveSize] (64 MiB) into parts that those
-// workers upload in parallel, so a volume holding one large database or
-// disk-image file uses every core too. kopia's uploader keeps one of its
-// ParallelUploads goroutines for walking directories, so Upload sets
-// kopia's ParallelUploads and policy MaxParallelFileReads to parallel+1.
+// [Upload] runs `parallel` workers (0 means GOMAXPROCS, which follows the
+// pod's CPU limit) that read, hash, encrypt and upload files, and, unlike
+// Velero, it splits any file larger than [ParallelUploadAboveSize] (64 MiB)
+// into parts that those workers upload in parallel, so a volume holding one
+// large database or disk-image file uses every core too. kopia's uploader
+// keeps one of its ParallelUploads goroutines for walking directories, so
+// Upload sets kopia's ParallelUploads and policy MaxParallelFileReads to
+// parallel+1.
 // Measured with BenchmarkUploadLargeFile (one 256 MiB random file, 2 cores,
 // repository in tmpfs): whole-file upload stays at ~1.3 cores and ~305 MB/s
 // whatever the parallelism; split parts with parallel=2 reach 1.6-1.7

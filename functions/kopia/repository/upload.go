@@ -46,12 +46,14 @@ type Result struct {
 // unchanged are not read again. source is a stable identity (e.g.
 // host=<cluster>, user=<namespace>, path=<pvc>), not dir. parallel is the
 // number of files, and parts of large files, processed at once (0 means
-// runtime.NumCPU()). progress, if not nil, is called at most every
+// runtime.GOMAXPROCS(0): since Go 1.25 that follows the container's CPU
+// limit, so a mover pod uses the CPUs it was given, not the node's).
+// progress, if not nil, is called at most every
 // ProgressInterval and once at the end. Any file or directory that can't be
 // read fails the upload; no snapshot is saved then.
 func Upload(ctx context.Context, rep repo.Repository, dir string, source snapshot.SourceInfo, parallel int, progress func(Progress)) (Result, error) {
 	if parallel <= 0 {
-		parallel = runtime.NumCPU()
+		parallel = runtime.GOMAXPROCS(0)
 	}
 
 	return uploadDir(ctx, rep, dir, source, uploadOptions{parallel: parallel, parallelAbove: ParallelUploadAboveSize}, progress)

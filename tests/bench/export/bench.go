@@ -47,7 +47,7 @@ func (b *bench) prepare(ctx context.Context) error {
 func (b *bench) run(ctx context.Context) (results, error) {
 	r := results{bytes: b.tree.bytes, parallel: b.o.parallel, verifyPercent: b.verifyPercent}
 	if r.parallel == 0 {
-		r.parallel = runtime.NumCPU()
+		r.parallel = runtime.GOMAXPROCS(0)
 	}
 
 	data := b.tree.dir
