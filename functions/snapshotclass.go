@@ -44,20 +44,63 @@ type classAPI struct {
 }
 
 func volumeSnapshotClasses(cs snapshotclient.Interface) classAPI {
-	api := cs.SnapshotV1().VolumeSnapshotClasses()
-	from := func(c *snapv1.VolumeSnapshotClass) snapshotClass {
-		return snapshotClass{c.Name, c.Driver, c.Parameters, c.DeletionPolicy, c.Labels, c.Annotations}
-	}
+	return newClassAPI("VolumeSnapshotClass", annotationSnapshotClass, cs.SnapshotV1().VolumeSnapshotClasses(),
+		func(l *snapv1.VolumeSnapshotClassList) []*snapv1.VolumeSnapshotClass { return pointers(l.Items) },
+		func(c *snapv1.VolumeSnapshotClass) classFields {
+			return classFields{&c.ObjectMeta, &c.Driver, &c.Parameters, &c.DeletionPolicy}
+		})
+}
+
+func groupSnapshotClasses(cs snapshotclient.Interface) classAPI {
+	return newClassAPI("VolumeGroupSnapshotClass", annotationGroupSnapshotClass, cs.GroupsnapshotV1beta2().VolumeGroupSnapshotClasses(),
+		func(l *groupv1beta2.VolumeGroupSnapshotClassList) []*groupv1beta2.VolumeGroupSnapshotClass {
+			return pointers(l.Items)
+		},
+		func(c *groupv1beta2.VolumeGroupSnapshotClass) classFields {
+			return classFields{&c.ObjectMeta, &c.Driver, &c.Parameters, &c.DeletionPolicy}
+		})
+}
+
+// classClient is the part of a generated snapshot class client classAPI
+// uses; T is the class type (a pointer) and L its list.
+type classClient[T, L any] interface {
+	List(ctx context.Context, opts metav1.ListOptions) (L, error)
+	Get(ctx context.Context, name string, opts metav1.GetOptions) (T, error)
+	Create(ctx context.Context, c T, opts metav1.CreateOptions) (T, error)
+	Update(ctx context.Context, c T, opts metav1.UpdateOptions) (T, error)
+}
+
+// classFields points into one class object at what classAPI reads and
+// writes.
+type classFields struct {
+	meta   *metav1.ObjectMeta
+	driver *string
+	params *map[string]string
+	policy *snapv1.DeletionPolicy
+}
+
+func (f classFields) class() snapshotClass {
+	return snapshotClass{f.meta.Name, *f.driver, *f.params, *f.policy, f.meta.Labels, f.meta.Annotations}
+}
+
+// set copies c's driver, parameters and deletion policy into the object.
+func (f classFields) set(c snapshotClass) {
+	*f.driver, *f.params, *f.policy = c.Driver, c.Params, c.Policy
+}
+
+// newClassAPI is a classAPI over one kind's generated client; fieldsOf
+// points into an object of the kind.
+func newClassAPI[E any, L any](kind, scAnnotation string, api classClient[*E, L], items func(L) []*E, fieldsOf func(*E) classFields) classAPI {
 	return classAPI{
-		kind: "VolumeSnapshotClass", scAnnotation: annotationSnapshotClass,
+		kind: kind, scAnnotation: scAnnotation,
 		list: func(ctx context.Context) ([]snapshotClass, error) {
 			l, err := api.List(ctx, metav1.ListOptions{})
 			if err != nil {
 				return nil, err
 			}
-			out := make([]snapshotClass, len(l.Items))
-			for i := range l.Items {
-				out[i] = from(&l.Items[i])
+			var out []snapshotClass
+			for _, c := range items(l) {
+				out = append(out, fieldsOf(c).class())
 			}
 			return out, nil
 		},
@@ -66,13 +109,14 @@ func volumeSnapshotClasses(cs snapshotclient.Interface) classAPI {
 			if err != nil {
 				return snapshotClass{}, err
 			}
-			return from(c), nil
+			return fieldsOf(c).class(), nil
 		},
 		create: func(ctx context.Context, c snapshotClass) error {
-			_, err := api.Create(ctx, &snapv1.VolumeSnapshotClass{
-				ObjectMeta: metav1.ObjectMeta{Name: c.Name, Labels: c.Labels, Annotations: c.Annotations},
-				Driver:     c.Driver, Parameters: c.Params, DeletionPolicy: c.Policy,
-			}, metav1.CreateOptions{})
+			obj := new(E)
+			f := fieldsOf(obj)
+			f.meta.Name, f.meta.Labels, f.meta.Annotations = c.Name, c.Labels, c.Annotations
+			f.set(c)
+			_, err := api.Create(ctx, obj, metav1.CreateOptions{})
 			return err
 		},
 		update: func(ctx context.Context, c snapshotClass) error {
@@ -80,55 +124,20 @@ func volumeSnapshotClasses(cs snapshotclient.Interface) classAPI {
 			if err != nil {
 				return err
 			}
-			got.Driver, got.Parameters, got.DeletionPolicy = c.Driver, c.Params, c.Policy
+			fieldsOf(got).set(c)
 			_, err = api.Update(ctx, got, metav1.UpdateOptions{})
 			return err
 		},
 	}
 }
 
-func groupSnapshotClasses(cs snapshotclient.Interface) classAPI {
-	api := cs.GroupsnapshotV1beta2().VolumeGroupSnapshotClasses()
-	from := func(c *groupv1beta2.VolumeGroupSnapshotClass) snapshotClass {
-		return snapshotClass{c.Name, c.Driver, c.Parameters, c.DeletionPolicy, c.Labels, c.Annotations}
+// pointers returns a pointer to each element of items.
+func pointers[E any](items []E) []*E {
+	out := make([]*E, len(items))
+	for i := range items {
+		out[i] = &items[i]
 	}
-	return classAPI{
-		kind: "VolumeGroupSnapshotClass", scAnnotation: annotationGroupSnapshotClass,
-		list: func(ctx context.Context) ([]snapshotClass, error) {
-			l, err := api.List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return nil, err
-			}
-			out := make([]snapshotClass, len(l.Items))
-			for i := range l.Items {
-				out[i] = from(&l.Items[i])
-			}
-			return out, nil
-		},
-		get: func(ctx context.Context, name string) (snapshotClass, error) {
-			c, err := api.Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				return snapshotClass{}, err
-			}
-			return from(c), nil
-		},
-		create: func(ctx context.Context, c snapshotClass) error {
-			_, err := api.Create(ctx, &groupv1beta2.VolumeGroupSnapshotClass{
-				ObjectMeta: metav1.ObjectMeta{Name: c.Name, Labels: c.Labels, Annotations: c.Annotations},
-				Driver:     c.Driver, Parameters: c.Params, DeletionPolicy: c.Policy,
-			}, metav1.CreateOptions{})
-			return err
-		},
-		update: func(ctx context.Context, c snapshotClass) error {
-			got, err := api.Get(ctx, c.Name, metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			got.Driver, got.Parameters, got.DeletionPolicy = c.Driver, c.Params, c.Policy
-			_, err = api.Update(ctx, got, metav1.UpdateOptions{})
-			return err
-		},
-	}
+	return out
 }
 
 // classChooser picks the snapshot class of each claim: the explicit arg,

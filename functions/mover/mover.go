@@ -53,7 +53,7 @@ type Request struct {
 	// VerifyPercent of the restored files' content is read back (restore
 	// only); every directory always is.
 	VerifyPercent float64 `json:"verifyPercent,omitempty"`
-	// Parallel uploads; 0 means one per CPU.
+	// Parallel uploads; 0 means one per CPU the pod may use.
 	Parallel int `json:"parallel,omitempty"`
 	// RestorePoint to store (record only).
 	RestorePoint *repository.RestorePoint `json:"restorePoint,omitempty"`
