@@ -211,14 +211,14 @@ func followMover(ctx context.Context, rt *Runtime, job moverJob) (mover.Line, er
 // be followed.
 func waitPodStarted(ctx context.Context, rt *Runtime, job moverJob) (*corev1.Pod, error) {
 	var pod *corev1.Pod
-	err := poll(ctx, func(ctx context.Context) (bool, error) {
-		p, err := rt.Clients.Kube.CoreV1().Pods(job.namespace).Get(ctx, job.name, metav1.GetOptions{})
-		if err != nil {
-			return false, fmt.Errorf("get mover pod %s/%s: %w", job.namespace, job.name, err)
-		}
-		pod = p
-		return p.Status.Phase != corev1.PodPending, nil
-	})
+	err := untilExisting(ctx, job.timeout, podListWatch(rt.Clients.Kube, job.namespace, job.name), &corev1.Pod{}, job.namespace, job.name,
+		func(obj runtime.Object) (bool, error) {
+			if obj == nil {
+				return false, errors.New("the pod was deleted before it started")
+			}
+			pod = obj.(*corev1.Pod)
+			return pod.Status.Phase != corev1.PodPending, nil
+		})
 	if err != nil {
 		return nil, fmt.Errorf("mover pod %s/%s did not start (%s): %w", job.namespace, job.name, podState(pod), err)
 	}
