@@ -19,9 +19,10 @@ const restoreParallel = 8
 
 // Restore writes snapshot snapshotID into dir, creating it when missing:
 // file contents, modes, owners (files owned by other users need root) and
-// modification times, with zero ranges written as holes. Files are written to a
-// temporary name and renamed, so an interrupted restore never leaves a
-// partial file under its real name; existing files and directories in dir
+// modification times. Files are written to a temporary name and renamed,
+// so an interrupted restore never leaves a partial file under its real
+// name; kopia's atomic write makes no holes, so a sparse file takes its
+// full size on the volume; existing files and directories in dir
 // are overwritten, other existing files are left alone. Re-running a
 // restore rewrites every file. The filesystem is synced before Restore
 // returns. progress, if not nil, is called at most every ProgressInterval
@@ -64,7 +65,6 @@ func restoreManifest(ctx context.Context, rep repo.Repository, man *snapshot.Man
 		OverwriteFiles:       true,
 		OverwriteSymlinks:    true,
 		WriteFilesAtomically: true,
-		WriteSparseFiles:     true,
 	}
 	if err := out.Init(ctx); err != nil {
 		return restore.Stats{}, fmt.Errorf("prepare %s: %w", dir, err)
