@@ -280,24 +280,6 @@ func bigApp(t *testing.T, ns string) (pod, sum string) {
 	return pod, out[0]
 }
 
-// createBackup starts csi-snapshot's backup of basic-app in app, with the
-// export to Location loc.
-func createBackup(t *testing.T, c client.Client, sets, name, app, loc string) {
-	t.Helper()
-	as := &v1alpha1.ActionSet{
-		ObjectMeta: metav1.ObjectMeta{Namespace: sets, Name: name},
-		Spec: v1alpha1.ActionSetSpec{
-			Blueprint: v1alpha1.BlueprintReference{Name: "csi-snapshot"}, Action: "backup",
-			Object:   v1alpha1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: app, Name: "basic-app"},
-			Location: &v1alpha1.LocalObjectReference{Name: loc},
-			Params:   jsonArgs(`{"export": true}`),
-		},
-	}
-	if err := c.Create(t.Context(), as); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // watchRun polls the ActionSet every 100ms until it reaches a final state
 // or faultRunTimeout passes, calling each (if not nil) on every
 // observation before the final one; it returns the final ActionSet.

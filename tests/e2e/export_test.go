@@ -48,18 +48,7 @@ func exportRestore(t *testing.T, c client.Client, sets, loc string, secrets ...s
 	app := namespace(t, "exp-app-"+loc)
 	pod := basicApp(t, app, env.c.StorageClass)
 
-	backup := &v1alpha1.ActionSet{
-		ObjectMeta: metav1.ObjectMeta{Namespace: sets, Name: loc + "-backup"},
-		Spec: v1alpha1.ActionSetSpec{
-			Blueprint: v1alpha1.BlueprintReference{Name: "csi-snapshot"}, Action: "backup",
-			Object:   v1alpha1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: app, Name: "basic-app"},
-			Location: &v1alpha1.LocalObjectReference{Name: loc},
-			Params:   jsonArgs(`{"export": true}`),
-		},
-	}
-	if err := c.Create(t.Context(), backup); err != nil {
-		t.Fatal(err)
-	}
+	backup := createBackup(t, c, sets, loc+"-backup", app, loc)
 	done := finished(t, c, sets, loc+"-backup")
 	mustSucceed(t, done)
 	var snaps []snapshotOut
@@ -144,18 +133,7 @@ func artifactString(t *testing.T, as *v1alpha1.ActionSet, name string) string {
 func wrongPasswordKeepsRepository(t *testing.T, c client.Client, sets, app, path string) *v1alpha1.ActionSet {
 	filesystemLocation(t, c, sets, "fs-wrong", path, "not-the-password")
 	backup := func(name, loc string) *v1alpha1.ActionSet {
-		as := &v1alpha1.ActionSet{
-			ObjectMeta: metav1.ObjectMeta{Namespace: sets, Name: name},
-			Spec: v1alpha1.ActionSetSpec{
-				Blueprint: v1alpha1.BlueprintReference{Name: "csi-snapshot"}, Action: "backup",
-				Object:   v1alpha1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: app, Name: "basic-app"},
-				Location: &v1alpha1.LocalObjectReference{Name: loc},
-				Params:   jsonArgs(`{"export": true}`),
-			},
-		}
-		if err := c.Create(t.Context(), as); err != nil {
-			t.Fatal(err)
-		}
+		createBackup(t, c, sets, name, app, loc)
 		return finished(t, c, sets, name)
 	}
 	bad := backup("fs-wrong-password", "fs-wrong")
@@ -212,6 +190,25 @@ func retentionThenDelete(t *testing.T, c client.Client, sets, loc string, latest
 	if listed != "" || !strings.Contains(empty, "No restore points") {
 		t.Errorf("after the delete action, restorepoints printed %q, %q; want none", listed, empty)
 	}
+}
+
+// createBackup starts csi-snapshot's backup of basic-app in app, with the
+// export to Location loc, and returns the ActionSet as created.
+func createBackup(t *testing.T, c client.Client, sets, name, app, loc string) *v1alpha1.ActionSet {
+	t.Helper()
+	as := &v1alpha1.ActionSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: sets, Name: name},
+		Spec: v1alpha1.ActionSetSpec{
+			Blueprint: v1alpha1.BlueprintReference{Name: "csi-snapshot"}, Action: "backup",
+			Object:   v1alpha1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: app, Name: "basic-app"},
+			Location: &v1alpha1.LocalObjectReference{Name: loc},
+			Params:   jsonArgs(`{"export": true}`),
+		},
+	}
+	if err := c.Create(t.Context(), as); err != nil {
+		t.Fatal(err)
+	}
+	return as
 }
 
 // filesystemLocation creates a filesystem Location at path with its

@@ -198,15 +198,7 @@ func copyFile(from, to string) error {
 // runtime.NumCPU() files at once: what reading the tree costs by itself.
 // It returns the bytes read.
 func rawRead(dir string) (int64, error) {
-	var paths []string
-
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			paths = append(paths, path)
-		}
-
-		return err
-	})
+	paths, err := regularFiles(dir)
 	if err != nil {
 		return 0, fmt.Errorf("raw read: %w", err)
 	}
@@ -249,9 +241,8 @@ func readFile(path string, buf []byte) (int64, error) {
 	return n, nil
 }
 
-// digest is a SHA-256 over every regular file under dir: its relative
-// path, permissions and content. A restored tree has the source's digest.
-func digest(dir string) (string, error) {
+// regularFiles lists the regular files under dir.
+func regularFiles(dir string) ([]string, error) {
 	var paths []string
 
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -261,6 +252,14 @@ func digest(dir string) (string, error) {
 
 		return err
 	})
+
+	return paths, err
+}
+
+// digest is a SHA-256 over every regular file under dir: its relative
+// path, permissions and content. A restored tree has the source's digest.
+func digest(dir string) (string, error) {
+	paths, err := regularFiles(dir)
 	if err != nil {
 		return "", fmt.Errorf("digest %s: %w", dir, err)
 	}
