@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/google/cel-go/cel"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -119,7 +118,7 @@ func forgetExports(ctx context.Context, rt *Runtime, location string, exports []
 	}
 	job := moverJob{
 		mode: mover.ModeForget, namespace: rt.Action.Namespace, name: rt.Names.Name("forget"),
-		timeout: forgetTimeout, request: mover.Request{Location: loc.Spec, SnapshotIDs: ids},
+		timeout: manifestMoverTimeout, request: mover.Request{Location: loc.Spec, SnapshotIDs: ids},
 	}
 	line, err := runMover(ctx, rt, newMoverCredentials(loc), job)
 	if err != nil {
@@ -127,9 +126,6 @@ func forgetExports(ctx context.Context, rt *Runtime, location string, exports []
 	}
 	return line.Forgotten.Snapshots, nil
 }
-
-// forgetTimeout bounds a forget mover: it only deletes manifests.
-const forgetTimeout = 10 * time.Minute
 
 // recordContents finds the contents of a snapshot: by name, or, when that
 // is gone (a restore point imported into another cluster, say), by its

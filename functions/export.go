@@ -144,7 +144,7 @@ func recordRestorePoint(ctx context.Context, rt *Runtime, creds *moverCredential
 	}
 	job := moverJob{
 		mode: mover.ModeRecord, namespace: rt.Action.Namespace,
-		name: rt.Names.Name("record"), timeout: in.Timeout.Duration,
+		name: rt.Names.Name("record"), timeout: manifestMoverTimeout,
 		request: mover.Request{Location: creds.loc.Spec, RestorePoint: &rp},
 	}
 	line, err := runMover(ctx, rt, creds, job)

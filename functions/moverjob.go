@@ -41,6 +41,10 @@ func getLocation(ctx context.Context, rt *Runtime, name string) (*v1alpha1.Locat
 	return loc, nil
 }
 
+// manifestMoverTimeout bounds a record or forget mover: they only read
+// and write kopia manifests, never volume data.
+const manifestMoverTimeout = 10 * time.Minute
+
 // moverJob is one mover pod's work.
 type moverJob struct {
 	mode, namespace, claim, name string

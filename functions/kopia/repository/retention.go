@@ -27,7 +27,10 @@ type Forgotten struct {
 func ForgetSnapshots(ctx context.Context, rep repo.Repository, ids []string) (Forgotten, error) {
 	var out Forgotten
 
-	before := countExisting(ctx, rep, ids)
+	existing, err := existingSnapshots(ctx, rep, ids)
+	if err != nil {
+		return out, err
+	}
 
 	all, err := ListRestorePoints(ctx, rep)
 	if err != nil {
@@ -46,25 +49,16 @@ func ForgetSnapshots(ctx context.Context, rep repo.Repository, ids []string) (Fo
 		out.RestorePoints++
 	}
 
-	var gone []manifest.ID
-
-	for _, id := range ids {
-		_, err := snapshot.LoadSnapshot(ctx, rep, manifest.ID(id))
-		if errors.Is(err, snapshot.ErrSnapshotNotFound) {
-			continue
-		}
-
-		if err != nil {
-			return out, fmt.Errorf("snapshot %s: %w", id, err)
-		}
-
-		gone = append(gone, manifest.ID(id))
+	// Deleting the restore points deleted some of them already.
+	left, err := existingSnapshots(ctx, rep, existing)
+	if err != nil {
+		return out, err
 	}
 
 	err = repo.WriteSession(ctx, rep, repo.WriteSessionOptions{Purpose: "snapflow forget snapshots"},
 		func(ctx context.Context, w repo.RepositoryWriter) error {
-			for _, id := range gone {
-				if err := w.DeleteManifest(ctx, id); err != nil {
+			for _, id := range left {
+				if err := w.DeleteManifest(ctx, manifest.ID(id)); err != nil {
 					return fmt.Errorf("delete snapshot %s: %w", id, err)
 				}
 			}
@@ -75,8 +69,7 @@ func ForgetSnapshots(ctx context.Context, rep repo.Repository, ids []string) (Fo
 		return out, fmt.Errorf("forget snapshots: %w", err)
 	}
 
-	// Deleting the restore points deleted some of ids already; count all.
-	out.Snapshots = before - countExisting(ctx, rep, ids)
+	out.Snapshots = len(existing)
 
 	return out, nil
 }
@@ -91,16 +84,24 @@ func listsAny(rp RestorePoint, ids []string) bool {
 	return false
 }
 
-func countExisting(ctx context.Context, rep repo.Repository, ids []string) int {
-	n := 0
+// existingSnapshots returns those of ids that name a snapshot.
+func existingSnapshots(ctx context.Context, rep repo.Repository, ids []string) ([]string, error) {
+	var out []string
 
 	for _, id := range ids {
-		if _, err := snapshot.LoadSnapshot(ctx, rep, manifest.ID(id)); err == nil {
-			n++
+		_, err := snapshot.LoadSnapshot(ctx, rep, manifest.ID(id))
+		if errors.Is(err, snapshot.ErrSnapshotNotFound) {
+			continue
 		}
+
+		if err != nil {
+			return nil, fmt.Errorf("snapshot %s: %w", id, err)
+		}
+
+		out = append(out, id)
 	}
 
-	return n
+	return out, nil
 }
 
 // Expired returns the restore points retention deletes: all but the newest

@@ -40,8 +40,8 @@ func TestForgetSnapshotsDeletesTheirRestorePoints(t *testing.T) {
 		t.Errorf("restore points left = %v, want only %s (not %s)", left, second, first)
 	}
 
-	if n := countExisting(ctx, rep, []string{a, b, shared}); n != 2 {
-		t.Errorf("%d of b and shared exist, want both: the remaining restore point lists them", n)
+	if got, err := existingSnapshots(ctx, rep, []string{a, b, shared}); err != nil || len(got) != 2 {
+		t.Errorf("snapshots left %v (%v), want b and shared: the remaining restore point lists them", got, err)
 	}
 
 	again, err := ForgetSnapshots(ctx, rep, []string{a})
