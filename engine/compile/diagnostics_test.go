@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -48,5 +49,37 @@ func TestDiagnostics(t *testing.T) {
 				t.Errorf("diagnostics (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestDiagnosticsLineBreaks compiles each testdata/bad/<category>.yaml with
+// its line breaks turned into "\r\n" and into a lone "\r": every position
+// must stay what <category>.golden says.
+func TestDiagnosticsLineBreaks(t *testing.T) {
+	c := fakeCompiler(t)
+	files, err := filepath.Glob("testdata/bad/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no test inputs: %v", err)
+	}
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile(strings.TrimSuffix(file, ".yaml") + ".golden")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, br := range []string{"\r\n", "\r"} {
+			name := strings.TrimSuffix(filepath.Base(file), ".yaml") + "/" + strconv.Quote(br)
+			t.Run(name, func(t *testing.T) {
+				in := strings.ReplaceAll(string(data), "\n", br)
+				_, ds := c.File(filepath.Base(file), []byte(in))
+				got := strings.Join(ds.Strings(), "\n") + "\n"
+				if diff := cmp.Diff(string(want), got); diff != "" {
+					t.Errorf("diagnostics (-want +got):\n%s", diff)
+				}
+			})
+		}
 	}
 }

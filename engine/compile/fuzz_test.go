@@ -5,6 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
 
 	"github.com/snapflow/snapflow/engine/diag"
 )
@@ -27,7 +31,7 @@ func FuzzCompile(f *testing.F) {
 	c := fakeCompiler(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, ds := c.File("fuzz.yaml", data)
-		lines := strings.Split(string(data), "\n")
+		lines := splitLines(data)
 		for _, d := range ds {
 			if !inside(d.Pos, lines) {
 				t.Errorf("position %s outside the input (%d lines): %s", d.Pos, len(lines), d)
@@ -36,11 +40,23 @@ func FuzzCompile(f *testing.F) {
 	})
 }
 
-// inside reports whether pos names a line of the input and a column within
-// it (or just past its end).
+// splitLines splits the input as diag.Pos counts lines: at "\n", "\r\n" or a
+// lone "\r", in the text yaml.v3 reads (a file with a UTF-16 byte order mark
+// decoded, a UTF-8 one dropped).
+func splitLines(data []byte) []string {
+	text, _, err := transform.String(unicode.BOMOverride(transform.Nop), string(data))
+	if err != nil {
+		text = string(data)
+	}
+	text = strings.ReplaceAll(text, "\r\n", "\n")
+	return strings.Split(strings.ReplaceAll(text, "\r", "\n"), "\n")
+}
+
+// inside reports whether pos names a line of the input and a column (in
+// characters) within it or just past its end; column 0 is unknown.
 func inside(pos diag.Pos, lines []string) bool {
 	if pos.Line < 1 || pos.Line > len(lines) {
 		return false
 	}
-	return pos.Col >= 0 && pos.Col <= len(lines[pos.Line-1])+1
+	return pos.Col >= 0 && pos.Col <= utf8.RuneCountInString(lines[pos.Line-1])+1
 }

@@ -97,11 +97,13 @@ var (
 // yamlErrorPos is the line a yaml.v3 error names; errors without a line
 // (such as an unexpected end of stream) point at the last line.
 func (s *Source) yamlErrorPos(err error) diag.Pos {
-	line := len(s.lines)
+	line := len(s.ylines)
 	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 		line, _ = strconv.Atoi(m[1])
 	}
-	return diag.Pos{File: s.File, Line: min(max(line, 1), len(s.lines))}
+	pos := s.at(line, 1)
+	pos.Col = 0
+	return pos
 }
 
 func yamlErrorMsg(err error) string {

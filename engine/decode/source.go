@@ -1,8 +1,13 @@
 package decode
 
 import (
+	"bytes"
+	"encoding/binary"
+	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -11,24 +16,142 @@ import (
 
 // Source maps the field paths of a decoded document to where they stand in
 // its file, so the compiler can point at a field, or inside an expression.
+// Positions follow diag.Pos; yaml.v3's own line numbers, which also break at
+// NEL, LS and PS, are translated.
 type Source struct {
-	File  string
-	lines []string
-	nodes map[string]*yaml.Node // value node per path
-	keys  map[string]*yaml.Node // key node per path (mapping entries only)
+	File   string
+	text   string                // the input as yaml.v3 reads it: UTF-8, no byte order mark
+	lines  []int                 // byte offset of each line's start
+	ylines []int                 // the same, by yaml.v3's count
+	yends  []int                 // byte offset of each yaml.v3 line's break
+	chunks []int32               // characters before byte i*chunk
+	nodes  map[string]*yaml.Node // value node per path
+	keys   map[string]*yaml.Node // key node per path (mapping entries only)
 	// reported marks paths the decoder already found wrong.
 	reported map[string]bool
 }
 
+// chunk is how many bytes of the text Source counts characters in at a time.
+const chunk = 64
+
 func newSource(file string, data []byte) *Source {
-	return &Source{
+	s := &Source{
 		File:  file,
-		lines: strings.Split(string(data), "\n"),
+		text:  yamlText(data),
 		nodes: map[string]*yaml.Node{},
 		keys:  map[string]*yaml.Node{},
 
 		reported: map[string]bool{},
 	}
+	s.lines, _ = lineTable(s.text, false)
+	s.ylines, s.yends = lineTable(s.text, true)
+	s.chunks = make([]int32, len(s.text)/chunk+1)
+	for i := 1; i < len(s.chunks); i++ {
+		s.chunks[i] = s.chunks[i-1] + int32(runeStarts(s.text[(i-1)*chunk:i*chunk]))
+	}
+	return s
+}
+
+// yamlText is data as yaml.v3 reads it: a file with a UTF-16 byte order mark
+// is decoded, a UTF-8 byte order mark dropped.
+func yamlText(data []byte) string {
+	var order binary.ByteOrder
+	switch {
+	case bytes.HasPrefix(data, []byte("\xff\xfe")):
+		order = binary.LittleEndian
+	case bytes.HasPrefix(data, []byte("\xfe\xff")):
+		order = binary.BigEndian
+	default:
+		return strings.TrimPrefix(string(data), "\ufeff")
+	}
+	u := make([]uint16, (len(data)-2)/2)
+	for i := range u {
+		u[i] = order.Uint16(data[2+2*i:])
+	}
+	return string(utf16.Decode(u))
+}
+
+// lineTable lists the byte offsets at which lines start and their line
+// breaks do. With yamlBreaks, NEL, LS and PS end a line too, as for yaml.v3.
+func lineTable(text string, yamlBreaks bool) (starts, ends []int) {
+	starts = []int{0}
+	for i := 0; i < len(text); i++ {
+		if n := breakLen(text[i:], yamlBreaks); n > 0 {
+			ends = append(ends, i)
+			i += n - 1
+			starts = append(starts, i+1)
+		}
+	}
+	return starts, append(ends, len(text))
+}
+
+// breakLen is the length of the line break s starts with, or 0.
+func breakLen(s string, yamlBreaks bool) int {
+	switch {
+	case strings.HasPrefix(s, "\r\n"):
+		return 2
+	case s[0] == '\n' || s[0] == '\r':
+		return 1
+	case !yamlBreaks:
+		return 0
+	case strings.HasPrefix(s, "\u0085"):
+		return 2
+	case strings.HasPrefix(s, "\u2028"), strings.HasPrefix(s, "\u2029"):
+		return 3
+	}
+	return 0
+}
+
+// runeStarts counts the characters that start in s.
+func runeStarts(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if utf8.RuneStart(s[i]) {
+			n++
+		}
+	}
+	return n
+}
+
+// runesBefore counts the characters before byte offset off.
+func (s *Source) runesBefore(off int) int {
+	k := off / chunk
+	return int(s.chunks[k]) + runeStarts(s.text[k*chunk:off])
+}
+
+// runeOffset is the byte offset of character r (0-based), or the text's length.
+func (s *Source) runeOffset(r int) int {
+	k := sort.Search(len(s.chunks), func(i int) bool { return int(s.chunks[i]) > r }) - 1
+	n := int(s.chunks[k])
+	for i := k * chunk; i < len(s.text); i++ {
+		if utf8.RuneStart(s.text[i]) {
+			if n == r {
+				return i
+			}
+			n++
+		}
+	}
+	return len(s.text)
+}
+
+// at translates yaml.v3's line and column (1-based, in characters) to a
+// position, clamped to the line.
+func (s *Source) at(line, col int) diag.Pos {
+	line = min(max(line, 1), len(s.ylines))
+	start := s.ylines[line-1]
+	off := s.runeOffset(s.runesBefore(start) + max(col, 1) - 1)
+	return s.posAt(min(off, s.yends[line-1]))
+}
+
+// posAt is the position of byte offset off.
+func (s *Source) posAt(off int) diag.Pos {
+	i := sort.SearchInts(s.lines, off+1) - 1
+	return diag.Pos{File: s.File, Line: i + 1, Col: s.runesBefore(off) - s.runesBefore(s.lines[i]) + 1}
+}
+
+// yamlLine is line (1-based) as yaml.v3 counts lines, without its break.
+func (s *Source) yamlLine(line int) string {
+	return s.text[s.ylines[line-1]:s.yends[line-1]]
 }
 
 // Pos is where the value at path starts. An unknown path falls back to its
@@ -64,7 +187,7 @@ func (s *Source) Has(path string) bool {
 }
 
 func (s *Source) nodePos(n *yaml.Node) diag.Pos {
-	return diag.Pos{File: s.File, Line: n.Line, Col: n.Column}
+	return s.at(n.Line, n.Column)
 }
 
 // Offset is the file position of byte offset off within the string value at
@@ -76,40 +199,41 @@ func (s *Source) Offset(path string, value string, off int) diag.Pos {
 		return s.Pos(path)
 	}
 	off = min(max(off, 0), len(value))
-	lineInValue := strings.Count(value[:off], "\n")
-	col := off - (strings.LastIndex(value[:off], "\n") + 1)
+	// yaml.v3 turns the line breaks in a value into "\n" but keeps LS and PS;
+	// a "\r" or NEL there is an escape.
+	lineInValue, start := 0, 0
+	for i, r := range value[:off] {
+		if r == '\n' || r == '\u2028' || r == '\u2029' {
+			lineInValue++
+			start = i + utf8.RuneLen(r)
+		}
+	}
+	col := utf8.RuneCountInString(value[start:off])
 	switch n.Style {
 	case yaml.LiteralStyle, yaml.FoldedStyle:
 		line := n.Line + 1 + lineInValue
-		return s.clamp(line, s.indent(n.Line+1)+1+col)
+		return s.at(line, s.indent(n.Line+1)+1+col)
 	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
 		if lineInValue == 0 {
-			return s.clamp(n.Line, n.Column+1+col)
+			return s.at(n.Line, n.Column+1+col)
 		}
 	default:
 		if lineInValue == 0 {
-			return s.clamp(n.Line, n.Column+col)
+			return s.at(n.Line, n.Column+col)
 		}
 	}
-	return s.clamp(n.Line+lineInValue, s.indent(n.Line+lineInValue)+1+col)
+	return s.at(n.Line+lineInValue, s.indent(n.Line+lineInValue)+1+col)
 }
 
 // indent is the indentation of the first non-blank line from line on.
 func (s *Source) indent(line int) int {
-	for i := line - 1; i >= 0 && i < len(s.lines); i++ {
-		l := s.lines[i]
+	for i := max(line, 1); i <= len(s.ylines); i++ {
+		l := s.yamlLine(i)
 		if strings.TrimSpace(l) != "" {
 			return len(l) - len(strings.TrimLeft(l, " "))
 		}
 	}
 	return 0
-}
-
-// clamp keeps a computed position inside the file.
-func (s *Source) clamp(line, col int) diag.Pos {
-	line = min(max(line, 1), len(s.lines))
-	col = min(max(col, 1), len(s.lines[line-1])+1)
-	return diag.Pos{File: s.File, Line: line, Col: col}
 }
 
 // Join appends a map key to a path, quoting keys that would be ambiguous.

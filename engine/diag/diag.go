@@ -12,7 +12,8 @@ import (
 )
 
 // Pos is a position in a source file. Line and Col are 1-based; zero means
-// unknown.
+// unknown. A line ends at "\n", "\r\n" or a lone "\r", as in editors (not at
+// NEL, LS or PS), and Col counts characters, not bytes, as yaml.v3 and CEL do.
 type Pos struct {
 	File string
 	Line int
