@@ -2,6 +2,7 @@ package functions
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -9,11 +10,13 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/snapflow/snapflow/engine/function"
 )
 
-func testRuntime(c clock.Clock) (*Runtime, *string) {
+func testRuntime(c clock.Clock) (*function.Runtime, *string) {
 	var msg string
-	return &Runtime{Message: func(m string) { msg = m }, Clock: c, Progress: NoProgress{}, Cleanup: func(string) {}}, &msg
+	return &function.Runtime{Message: func(m string) { msg = m }, Clock: c, Progress: function.NoProgress{}, Cleanup: func(string) {}}, &msg
 }
 
 func TestLogSetsMessage(t *testing.T) {
@@ -30,7 +33,7 @@ func TestLogSetsMessage(t *testing.T) {
 func TestFailIsPermanent(t *testing.T) {
 	rt, _ := testRuntime(clock.RealClock{})
 	_, err := Fail().Invoke(context.Background(), rt, map[string]any{"message": "no PVCs to back up"})
-	if !IsPermanent(err) || err.Error() != "no PVCs to back up" {
+	if !function.IsPermanent(err) || err.Error() != "no PVCs to back up" {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -62,5 +65,25 @@ func TestSleepStopsOnCancel(t *testing.T) {
 	_, err := Sleep().Invoke(ctx, rt, map[string]any{"duration": "1h"})
 	if err == nil || !strings.Contains(err.Error(), "sleep interrupted") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestBuiltinsLiveInTheirOwnFile checks the layout NewRegistry cannot: every
+// built-in is defined in functions/<name>.go, so a reader finds it by name.
+func TestBuiltinsLiveInTheirOwnFile(t *testing.T) {
+	reg, err := Builtins()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range reg.Names() {
+		file := strings.ToLower(name) + ".go"
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Errorf("function %q: %v", name, err)
+			continue
+		}
+		if !strings.Contains(string(src), "Name: \""+name+"\"") {
+			t.Errorf("function %q: %s does not declare its signature", name, file)
+		}
 	}
 }

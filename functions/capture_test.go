@@ -7,15 +7,17 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/utils/clock"
+
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 // clusterRuntime is a Runtime for functions that call the cluster through
 // c; rec collects the messages and cleanups they report.
-func clusterRuntime(c Clients) (*Runtime, *reported) {
+func clusterRuntime(c function.Clients) (*function.Runtime, *reported) {
 	rec := &reported{}
-	return &Runtime{
-		Names:    NewNames("backup-x7k2p", "uid-1", "dump"),
-		Progress: NoProgress{},
+	return &function.Runtime{
+		Names:    function.NewNames("backup-x7k2p", "uid-1", "dump"),
+		Progress: function.NoProgress{},
 		Cleanup:  func(k string) { rec.cleanups = append(rec.cleanups, k) },
 		Message:  func(m string) { rec.messages = append(rec.messages, m) },
 		Clock:    clock.RealClock{},

@@ -14,6 +14,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/snapflow/snapflow/engine/celenv"
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 // CloneReadOnly creates a ReadOnlyMany claim from each snapshot, for an
@@ -21,16 +22,16 @@ import (
 // read-write clone but give a read-only one as a shallow clone, so
 // exporting from a read-only clone is cheap. The clones are deleted when
 // the action ends unless keep is set.
-func CloneReadOnly() Function {
-	return Typed[CloneReadOnlyArgs, CloneReadOnlyOutputs]{Sig: cloneReadOnlySignature, Run: runCloneReadOnly, Rel: releaseClone}
+func CloneReadOnly() function.Function {
+	return function.Typed[CloneReadOnlyArgs, CloneReadOnlyOutputs]{Sig: cloneReadOnlySignature, Run: runCloneReadOnly, Rel: releaseClone}
 }
 
 var cloneObject = objectOf[Clone]("Clone", "a read-only claim cloned from a snapshot")
 
-var cloneReadOnlySignature = Signature{
+var cloneReadOnlySignature = function.Signature{
 	Name: "cloneReadOnly",
 	Doc:  "Creates a ReadOnlyMany claim from each snapshot, so an exporter reads a shallow clone; deleted when the action ends unless kept.",
-	Args: []Arg{
+	Args: []function.Arg{
 		{Name: "snapshots", Type: cel.ListType(snapshotObject.Type()), Required: true,
 			Doc: "the snapshots to clone, e.g. ${{ phases.snap.snapshots }}"},
 		{Name: "storageClasses", Type: cel.MapType(cel.StringType, cel.StringType), Default: map[string]any{},
@@ -40,7 +41,7 @@ var cloneReadOnlySignature = Signature{
 		{Name: "timeout", Type: cel.DurationType, Default: "5m",
 			Doc: "how long the clones may take to bind; not waited for with a WaitForFirstConsumer class"},
 	},
-	Outputs: []Output{
+	Outputs: []function.Output{
 		{Name: "pvcs", Type: cel.ListType(cloneObject.Type()), Doc: "one clone per snapshot, in order"},
 	},
 	Objects: []celenv.Object{cloneObject},
@@ -69,12 +70,12 @@ type Clone struct {
 	VolumeSnapshot string `json:"volumeSnapshot" doc:"the VolumeSnapshot cloned"`
 }
 
-func runCloneReadOnly(ctx context.Context, rt *Runtime, in CloneReadOnlyArgs) (CloneReadOnlyOutputs, error) {
-	if err := rt.Clients.Check(UsesKube); err != nil {
+func runCloneReadOnly(ctx context.Context, rt *function.Runtime, in CloneReadOnlyArgs) (CloneReadOnlyOutputs, error) {
+	if err := rt.Clients.Check(function.UsesKube); err != nil {
 		return CloneReadOnlyOutputs{}, err
 	}
 	if in.Timeout.Duration <= 0 {
-		return CloneReadOnlyOutputs{}, Permanent(fmt.Errorf("timeout must be positive, got %s", in.Timeout.Duration))
+		return CloneReadOnlyOutputs{}, function.Permanent(fmt.Errorf("timeout must be positive, got %s", in.Timeout.Duration))
 	}
 	out := CloneReadOnlyOutputs{PVCs: []Clone{}}
 	for _, s := range in.Snapshots {
@@ -99,7 +100,7 @@ func runCloneReadOnly(ctx context.Context, rt *Runtime, in CloneReadOnlyArgs) (C
 
 // cloneClass picks the clone's StorageClass: the arg's mapping for the
 // source class, else the source class's annotation, else the source class.
-func cloneClass(ctx context.Context, rt *Runtime, byClass map[string]string, source string) (string, error) {
+func cloneClass(ctx context.Context, rt *function.Runtime, byClass map[string]string, source string) (string, error) {
 	if c, ok := byClass[source]; ok {
 		return c, nil
 	}
@@ -120,11 +121,11 @@ func cloneClass(ctx context.Context, rt *Runtime, byClass map[string]string, sou
 
 // createClone creates the read-only claim c from snapshot s, or adopts it
 // if an earlier attempt of this phase did.
-func createClone(ctx context.Context, rt *Runtime, c Clone, s SnapshotRecord) error {
+func createClone(ctx context.Context, rt *function.Runtime, c Clone, s SnapshotRecord) error {
 	size := largerQuantity(s.RestoreSize, s.Size)
 	q, err := resource.ParseQuantity(size)
 	if err != nil {
-		return Permanent(fmt.Errorf("snapshot %s/%s: neither restoreSize %q nor size %q is a quantity", s.Namespace, s.VolumeSnapshot, s.RestoreSize, s.Size))
+		return function.Permanent(fmt.Errorf("snapshot %s/%s: neither restoreSize %q nor size %q is a quantity", s.Namespace, s.VolumeSnapshot, s.RestoreSize, s.Size))
 	}
 	pvc := &corev1.PersistentVolumeClaim{
 		ObjectMeta: ownedMeta(rt, cloneReadOnlySignature.Name, c.Namespace, c.Name),
@@ -146,7 +147,7 @@ func createClone(ctx context.Context, rt *Runtime, c Clone, s SnapshotRecord) er
 		var have *corev1.PersistentVolumeClaim
 		have, err = claims.Get(ctx, c.Name, metav1.GetOptions{})
 		if err == nil && (!createdBy(rt, have) || have.Spec.DataSource == nil || have.Spec.DataSource.Name != s.VolumeSnapshot) {
-			err = Permanent(fmt.Errorf("it exists but is not this phase's clone of VolumeSnapshot %s", s.VolumeSnapshot))
+			err = function.Permanent(fmt.Errorf("it exists but is not this phase's clone of VolumeSnapshot %s", s.VolumeSnapshot))
 		}
 	}
 	if err != nil {
@@ -157,7 +158,7 @@ func createClone(ctx context.Context, rt *Runtime, c Clone, s SnapshotRecord) er
 
 // waitClones waits until the clones are bound, except those whose class
 // binds only for a pod, which would never bind without one.
-func waitClones(ctx context.Context, rt *Runtime, clones []Clone, in CloneReadOnlyArgs) error {
+func waitClones(ctx context.Context, rt *function.Runtime, clones []Clone, in CloneReadOnlyArgs) error {
 	byNS := map[string][]string{}
 	var deferred []string
 	for _, c := range clones {
@@ -187,13 +188,13 @@ func waitClones(ctx context.Context, rt *Runtime, clones []Clone, in CloneReadOn
 func cloneKey(c Clone) string { return "pvc/" + c.Namespace + "/" + c.Name }
 
 // releaseClone deletes the clone a cleanup key names; gone already is fine.
-func releaseClone(ctx context.Context, rt *Runtime, key string) error {
-	if err := rt.Clients.Check(UsesKube); err != nil {
+func releaseClone(ctx context.Context, rt *function.Runtime, key string) error {
+	if err := rt.Clients.Check(function.UsesKube); err != nil {
 		return err
 	}
 	parts := strings.Split(key, "/")
 	if len(parts) != 3 || parts[0] != "pvc" {
-		return Permanent(fmt.Errorf("cloneReadOnly: unknown cleanup key %q", key))
+		return function.Permanent(fmt.Errorf("cloneReadOnly: unknown cleanup key %q", key))
 	}
 	err := rt.Clients.Kube.CoreV1().PersistentVolumeClaims(parts[1]).Delete(ctx, parts[2], metav1.DeleteOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {

@@ -12,6 +12,8 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 func record(pvc, storageClass string) SnapshotRecord {
@@ -125,7 +127,7 @@ func TestCloneReadOnlyFakeAdoptsOwnClone(t *testing.T) {
 	other.Snapshots = []SnapshotRecord{record("a", "plain")}
 	other.Snapshots[0].VolumeSnapshot = "vs-other"
 	_, err := runCloneReadOnly(context.Background(), fc.rt, other)
-	if err == nil || !IsPermanent(err) || !strings.Contains(err.Error(), "not this phase's clone of VolumeSnapshot vs-other") {
+	if err == nil || !function.IsPermanent(err) || !strings.Contains(err.Error(), "not this phase's clone of VolumeSnapshot vs-other") {
 		t.Fatalf("err = %v", err)
 	}
 }

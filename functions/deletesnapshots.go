@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/functions/mover"
 )
 
@@ -18,21 +19,21 @@ import (
 // a mover pod also deletes their kopia snapshots and the restore points
 // on the Location that list them. What is gone already counts as done, so
 // running it twice is harmless.
-func DeleteSnapshots() Function {
-	return Typed[DeleteSnapshotsArgs, DeleteSnapshotsOutputs]{Sig: deleteSnapshotsSignature, Run: runDeleteSnapshots, Rel: releaseMoverObject}
+func DeleteSnapshots() function.Function {
+	return function.Typed[DeleteSnapshotsArgs, DeleteSnapshotsOutputs]{Sig: deleteSnapshotsSignature, Run: runDeleteSnapshots, Rel: releaseMoverObject}
 }
 
-var deleteSnapshotsSignature = Signature{
+var deleteSnapshotsSignature = function.Signature{
 	Name: "deleteSnapshots",
 	Doc:  "Deletes a restore point's snapshots with their storage, and its exports on the Location; what is gone already counts as deleted.",
-	Args: []Arg{
+	Args: []function.Arg{
 		{Name: "snapshots", Type: cel.ListType(snapshotObject.Type()), Required: true,
 			Doc: "the snapshots to delete, e.g. ${{ artifacts.snapshots }}"},
 		{Name: "exports", Type: cel.ListType(exportObject.Type()), Default: []any{},
 			Doc: "the exports to delete from the Location, with the restore points there that list them, e.g. ${{ artifacts.exports }}; their data is freed by the next kopia maintenance (kubectl snapflow retention)"},
 		{Name: "location", Type: cel.StringType, Default: "", Doc: "the Location holding the exports, e.g. ${{ location.name }}"},
 	},
-	Outputs: []Output{
+	Outputs: []function.Output{
 		{Name: "deleted", Type: cel.IntType, Doc: "how many of the snapshots this call found and deleted"},
 		{Name: "exportsDeleted", Type: cel.IntType, Doc: "how many of the exports' kopia snapshots this call found and deleted"},
 	},
@@ -51,8 +52,8 @@ type DeleteSnapshotsOutputs struct {
 	ExportsDeleted int `json:"exportsDeleted"`
 }
 
-func runDeleteSnapshots(ctx context.Context, rt *Runtime, in DeleteSnapshotsArgs) (DeleteSnapshotsOutputs, error) {
-	if err := rt.Clients.Check(UsesSnapshots); err != nil {
+func runDeleteSnapshots(ctx context.Context, rt *function.Runtime, in DeleteSnapshotsArgs) (DeleteSnapshotsOutputs, error) {
+	if err := rt.Clients.Check(function.UsesSnapshots); err != nil {
 		return DeleteSnapshotsOutputs{}, err
 	}
 	var out DeleteSnapshotsOutputs
@@ -101,12 +102,12 @@ func runDeleteSnapshots(ctx context.Context, rt *Runtime, in DeleteSnapshotsArgs
 // forgetExports deletes the exports' kopia snapshots, and the restore
 // points listing them, through a mover pod in the ActionSet's namespace
 // (the exported claims' namespace may be gone).
-func forgetExports(ctx context.Context, rt *Runtime, location string, exports []ExportRecord) (int, error) {
-	if err := rt.Clients.Check(UsesKube | UsesDynamic); err != nil {
+func forgetExports(ctx context.Context, rt *function.Runtime, location string, exports []ExportRecord) (int, error) {
+	if err := rt.Clients.Check(function.UsesKube | function.UsesDynamic); err != nil {
 		return 0, err
 	}
 	if location == "" {
-		return 0, Permanent(errors.New("exports need the location that holds them"))
+		return 0, function.Permanent(errors.New("exports need the location that holds them"))
 	}
 	loc, err := getLocation(ctx, rt, location)
 	if err != nil {
@@ -130,7 +131,7 @@ func forgetExports(ctx context.Context, rt *Runtime, location string, exports []
 // recordContents finds the contents of a snapshot: by name, or, when that
 // is gone (a restore point imported into another cluster, say), by its
 // storage handle.
-func recordContents(ctx context.Context, rt *Runtime, s SnapshotRecord) ([]string, error) {
+func recordContents(ctx context.Context, rt *function.Runtime, s SnapshotRecord) ([]string, error) {
 	if s.Content != "" {
 		_, err := rt.Clients.Snapshots.SnapshotV1().VolumeSnapshotContents().Get(ctx, s.Content, metav1.GetOptions{})
 		if err == nil {

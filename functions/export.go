@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/snapflow/snapflow/engine/celenv"
+	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/functions/kopia/repository"
 	"github.com/snapflow/snapflow/functions/mover"
 )
@@ -21,16 +22,16 @@ import (
 // pod per clone mounts it read-only at /data, next to the volume, and
 // reports progress as it uploads. A last mover pod stores the restore
 // point on the Location, so a cluster that lost everything can find it.
-func Export() Function {
-	return Typed[ExportArgs, ExportOutputs]{Sig: exportSignature, Run: runExport, Rel: releaseMoverObject}
+func Export() function.Function {
+	return function.Typed[ExportArgs, ExportOutputs]{Sig: exportSignature, Run: runExport, Rel: releaseMoverObject}
 }
 
 var exportObject = objectOf[ExportRecord]("Export", "one volume's kopia snapshot on a Location")
 
-var exportSignature = Signature{
+var exportSignature = function.Signature{
 	Name: "export",
 	Doc:  "Writes an incremental, deduplicated, encrypted kopia snapshot of each clone to a Location, through a mover pod per clone.",
-	Args: []Arg{
+	Args: []function.Arg{
 		{Name: "pvcs", Type: cel.ListType(cloneObject.Type()), Required: true,
 			Doc: "the read-only clones to export, e.g. ${{ phases.clone.pvcs }}"},
 		{Name: "location", Type: cel.StringType, Required: true,
@@ -41,7 +42,7 @@ var exportSignature = Signature{
 		{Name: "artifacts", Type: cel.MapType(cel.StringType, cel.DynType), Default: map[string]any{},
 			Doc: "the rest of the restore point, stored on the Location with the exports (under \"exports\"), e.g. {'snapshots': phases.snap.snapshots}"},
 	},
-	Outputs: []Output{
+	Outputs: []function.Output{
 		{Name: "exports", Type: cel.ListType(exportObject.Type()), Doc: "one export per clone, in order"},
 		{Name: "restorePoint", Type: cel.StringType, Doc: "ID of the restore point on the Location, for kubectl snapflow restore --restore-point"},
 	},
@@ -76,12 +77,12 @@ type ExportRecord struct {
 	Duration   string `json:"duration" doc:"how long the export took"`
 }
 
-func runExport(ctx context.Context, rt *Runtime, in ExportArgs) (ExportOutputs, error) {
-	if err := rt.Clients.Check(UsesKube | UsesDynamic); err != nil {
+func runExport(ctx context.Context, rt *function.Runtime, in ExportArgs) (ExportOutputs, error) {
+	if err := rt.Clients.Check(function.UsesKube | function.UsesDynamic); err != nil {
 		return ExportOutputs{}, err
 	}
 	if _, ok := in.Artifacts["exports"]; ok {
-		return ExportOutputs{}, Permanent(errors.New(`artifacts must not hold "exports": export adds its own`))
+		return ExportOutputs{}, function.Permanent(errors.New(`artifacts must not hold "exports": export adds its own`))
 	}
 	loc, err := getLocation(ctx, rt, in.Location)
 	if err != nil {
@@ -105,7 +106,7 @@ func runExport(ctx context.Context, rt *Runtime, in ExportArgs) (ExportOutputs, 
 }
 
 // exportOne exports clone pvc, volume i of the call, through a mover pod.
-func exportOne(ctx context.Context, rt *Runtime, creds *moverCredentials, in ExportArgs, pvc Clone, i int) (ExportRecord, error) {
+func exportOne(ctx context.Context, rt *function.Runtime, creds *moverCredentials, in ExportArgs, pvc Clone, i int) (ExportRecord, error) {
 	src := mover.Source{Host: in.Source, User: pvc.Namespace, Path: pvc.SourcePVC}
 	job := moverJob{
 		mode: mover.ModeExport, namespace: pvc.Namespace, claim: pvc.Name,
@@ -130,7 +131,7 @@ func exportOne(ctx context.Context, rt *Runtime, creds *moverCredentials, in Exp
 
 // recordRestorePoint stores the restore point on the Location through a
 // mover pod in the ActionSet's namespace, and returns its ID.
-func recordRestorePoint(ctx context.Context, rt *Runtime, creds *moverCredentials, in ExportArgs, exports []ExportRecord) (string, error) {
+func recordRestorePoint(ctx context.Context, rt *function.Runtime, creds *moverCredentials, in ExportArgs, exports []ExportRecord) (string, error) {
 	rp := repository.RestorePoint{
 		Time: rt.Clock.Now().UTC(), Blueprint: rt.Action.Blueprint, Action: rt.Action.Name, Object: rt.Target,
 		Artifacts: maps.Clone(in.Artifacts), Snapshots: map[string]string{},
@@ -159,10 +160,10 @@ var errMoverFailed = errors.New("mover failed")
 
 // releaseMoverObject deletes a mover pod or credentials Secret left by an
 // interrupted export or restore; the key is kind/namespace/name.
-func releaseMoverObject(ctx context.Context, rt *Runtime, key string) error {
+func releaseMoverObject(ctx context.Context, rt *function.Runtime, key string) error {
 	kind, ns, name, err := splitMoverKey(key)
 	if err != nil {
-		return Permanent(err)
+		return function.Permanent(err)
 	}
 	switch kind {
 	case "pod":

@@ -21,6 +21,8 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
+
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 const (
@@ -38,7 +40,7 @@ var (
 type fakeCluster struct {
 	kube *kubefake.Clientset
 	snap *snapfake.Clientset
-	rt   *Runtime
+	rt   *function.Runtime
 
 	mu        sync.Mutex
 	events    []string // "cleanup <key>", "release", "message <text>", in order
@@ -60,11 +62,11 @@ func newFakeCluster(t *testing.T, objs ...runtime.Object) *fakeCluster {
 		}
 	}
 	fc := &fakeCluster{kube: kubefake.NewClientset(kubeObjs...), snap: snapfake.NewSimpleClientset(snapObjs...)}
-	fc.rt = &Runtime{
-		Names:    NewNames("backup-x1", "uid-1", "snap"),
-		Progress: NoProgress{},
+	fc.rt = &function.Runtime{
+		Names:    function.NewNames("backup-x1", "uid-1", "snap"),
+		Progress: function.NoProgress{},
 		Clock:    clock.RealClock{},
-		Clients:  Clients{Kube: fc.kube, Snapshots: fc.snap},
+		Clients:  function.Clients{Kube: fc.kube, Snapshots: fc.snap},
 		Cleanup:  func(key string) { fc.record("cleanup " + key) },
 		Message:  func(msg string) { fc.record("message " + msg) },
 		Hold:     func(key string) { fc.record("hold " + key) },
@@ -233,7 +235,7 @@ func newVSClass(name, driver string, policy snapv1.DeletionPolicy, annotations m
 var marked = map[string]string{annotationIsSnapshotClass: "true"}
 
 // invoke calls fn as the engine does: defaults applied, args by name.
-func invoke(ctx context.Context, fn Function, rt *Runtime, args map[string]any) (map[string]any, error) {
+func invoke(ctx context.Context, fn function.Function, rt *function.Runtime, args map[string]any) (map[string]any, error) {
 	full := map[string]any{}
 	for _, a := range fn.Signature().Args {
 		if a.Default != nil {

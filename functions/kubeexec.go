@@ -11,25 +11,27 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 // KubeExec runs a command in a container of a running pod, as kubectl exec
 // does. A script passes structured results to later phases by printing a
 // JSON object as its last such line: it becomes the output map.
-func KubeExec() Function {
-	return Typed[KubeExecArgs, KubeExecOutputs]{Sig: kubeExecSignature, Run: runKubeExec}
+func KubeExec() function.Function {
+	return function.Typed[KubeExecArgs, KubeExecOutputs]{Sig: kubeExecSignature, Run: runKubeExec}
 }
 
-var kubeExecSignature = Signature{
+var kubeExecSignature = function.Signature{
 	Name: "kubeExec",
 	Doc:  "Runs a command in a container of a running pod and returns its output; a non-zero exit fails the phase.",
-	Args: []Arg{
+	Args: []function.Arg{
 		{Name: "namespace", Type: cel.StringType, Required: true, Doc: "namespace of the pod"},
 		{Name: "pod", Type: cel.StringType, Required: true, Doc: "name of a running pod, e.g. ${{ workload.pods[0].name }}"},
 		{Name: "container", Type: cel.StringType, Default: "", Doc: "container to run in; empty means the pod's first container"},
 		{Name: "command", Type: cel.ListType(cel.StringType), Required: true, Doc: `the command and its arguments, run without a shell, e.g. ["sh", "-c", "pg_dump ..."]`},
 	},
-	Outputs: []Output{
+	Outputs: []function.Output{
 		{Name: "stdout", Type: cel.StringType, Doc: "the end of standard output (up to 16 KiB, whole lines)"},
 		{Name: "stderr", Type: cel.StringType, Doc: "the end of standard error (up to 16 KiB, whole lines)"},
 		{Name: "output", Type: cel.MapType(cel.StringType, cel.DynType), Doc: "the last line of standard output that is a JSON object, e.g. {\"lsn\": \"0/3000060\"}; empty if none"},
@@ -51,11 +53,11 @@ type KubeExecOutputs struct {
 	Output map[string]any `json:"output"`
 }
 
-func runKubeExec(ctx context.Context, rt *Runtime, in KubeExecArgs) (KubeExecOutputs, error) {
+func runKubeExec(ctx context.Context, rt *function.Runtime, in KubeExecArgs) (KubeExecOutputs, error) {
 	if in.Namespace == "" || in.Pod == "" || len(in.Command) == 0 {
-		return KubeExecOutputs{}, Permanent(errors.New("namespace, pod and command must not be empty"))
+		return KubeExecOutputs{}, function.Permanent(errors.New("namespace, pod and command must not be empty"))
 	}
-	if err := rt.Clients.Check(UsesKube | UsesExec); err != nil {
+	if err := rt.Clients.Check(function.UsesKube | function.UsesExec); err != nil {
 		return KubeExecOutputs{}, err
 	}
 	container, err := containerOf(ctx, rt, in.Namespace, in.Pod, in.Container)
@@ -65,7 +67,7 @@ func runKubeExec(ctx context.Context, rt *Runtime, in KubeExecArgs) (KubeExecOut
 	where := fmt.Sprintf("pod %s/%s container %s", in.Namespace, in.Pod, container)
 	rt.Message(fmt.Sprintf("running %s in %s", in.Command[0], where))
 	stdout, stderr := newTailBuffer(captureLimit), newTailBuffer(captureLimit)
-	err = rt.Clients.Exec.Exec(ctx, ExecRequest{Namespace: in.Namespace, Pod: in.Pod, Container: container,
+	err = rt.Clients.Exec.Exec(ctx, function.ExecRequest{Namespace: in.Namespace, Pod: in.Pod, Container: container,
 		Command: in.Command, Stdout: stdout, Stderr: stderr})
 	if err != nil {
 		return KubeExecOutputs{}, fmt.Errorf("%s: %w%s", where, err, quoted("stderr", stderr.String()))
@@ -91,7 +93,7 @@ func quoted(what, s string) string {
 // resolves an empty container name to the pod's first container. A pod
 // that is missing or not running may yet be (a StatefulSet recreates it),
 // so only a container the pod does not have is permanent.
-func containerOf(ctx context.Context, rt *Runtime, namespace, pod, container string) (string, error) {
+func containerOf(ctx context.Context, rt *function.Runtime, namespace, pod, container string) (string, error) {
 	p, err := rt.Clients.Kube.CoreV1().Pods(namespace).Get(ctx, pod, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return "", fmt.Errorf("pod %s/%s not found", namespace, pod)
@@ -108,11 +110,11 @@ func containerOf(ctx context.Context, rt *Runtime, namespace, pod, container str
 	}
 	switch {
 	case len(names) == 0:
-		return "", Permanent(fmt.Errorf("pod %s/%s has no containers", namespace, pod))
+		return "", function.Permanent(fmt.Errorf("pod %s/%s has no containers", namespace, pod))
 	case container == "":
 		return names[0], nil
 	case !slices.Contains(names, container):
-		return "", Permanent(fmt.Errorf("pod %s/%s has no container %q; it has %s", namespace, pod, container, strings.Join(names, ", ")))
+		return "", function.Permanent(fmt.Errorf("pod %s/%s has no container %q; it has %s", namespace, pod, container, strings.Join(names, ", ")))
 	}
 	return container, nil
 }

@@ -11,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 // fakeExecRecorder is a fake PodExec: it records each request and plays
@@ -18,10 +20,10 @@ import (
 type fakeExecRecorder struct {
 	stdout, stderr string
 	err            error
-	got            []ExecRequest
+	got            []function.ExecRequest
 }
 
-func (f *fakeExecRecorder) Exec(_ context.Context, req ExecRequest) error {
+func (f *fakeExecRecorder) Exec(_ context.Context, req function.ExecRequest) error {
 	f.got = append(f.got, req)
 	for w, s := range map[io.Writer]string{req.Stdout: f.stdout, req.Stderr: f.stderr} {
 		if w != nil {
@@ -52,7 +54,7 @@ func execArgs(extra map[string]any) map[string]any {
 
 func TestKubeExecFakeJSONOutput(t *testing.T) {
 	ex := &fakeExecRecorder{stdout: "dumping\n{\"lsn\": \"0/3000060\", \"tables\": 12}\ndone\n", stderr: "note\n"}
-	rt, rec := clusterRuntime(Clients{Kube: fake.NewClientset(runningPod("shop", "db-0", "db", "sidecar")), Exec: ex})
+	rt, rec := clusterRuntime(function.Clients{Kube: fake.NewClientset(runningPod("shop", "db-0", "db", "sidecar")), Exec: ex})
 	out, err := KubeExec().Invoke(context.Background(), rt, execArgs(nil))
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +95,7 @@ func stringNumbers(v any) any {
 
 func TestKubeExecFakeNoJSONGivesEmptyOutput(t *testing.T) {
 	ex := &fakeExecRecorder{stdout: "plain text\n"}
-	rt, _ := clusterRuntime(Clients{Kube: fake.NewClientset(runningPod("shop", "db-0", "db", "sidecar")), Exec: ex})
+	rt, _ := clusterRuntime(function.Clients{Kube: fake.NewClientset(runningPod("shop", "db-0", "db", "sidecar")), Exec: ex})
 	out, err := KubeExec().Invoke(context.Background(), rt, execArgs(map[string]any{"container": "sidecar"}))
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +120,7 @@ func TestKubeExecFakeFailures(t *testing.T) {
 		{
 			name: "non-zero exit names pod, container, code and stderr",
 			pod:  runningPod("shop", "db-0", "db"),
-			exec: &fakeExecRecorder{stderr: "pg_dump: error: permission denied\n", err: &ExitError{Code: 2}},
+			exec: &fakeExecRecorder{stderr: "pg_dump: error: permission denied\n", err: &function.ExitError{Code: 2}},
 			want: "pod shop/db-0 container db: command exited with code 2, stderr: pg_dump: error: permission denied",
 		},
 		{
@@ -158,15 +160,15 @@ func TestKubeExecFakeFailures(t *testing.T) {
 			if ex == nil {
 				ex = &fakeExecRecorder{}
 			}
-			rt, _ := clusterRuntime(Clients{Kube: fake.NewClientset(tc.pod), Exec: ex})
+			rt, _ := clusterRuntime(function.Clients{Kube: fake.NewClientset(tc.pod), Exec: ex})
 			_, err := KubeExec().Invoke(context.Background(), rt, execArgs(tc.args))
 			if err == nil || err.Error() != tc.want {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
-			if IsPermanent(err) != tc.permanent {
-				t.Errorf("permanent = %v, want %v", IsPermanent(err), tc.permanent)
+			if function.IsPermanent(err) != tc.permanent {
+				t.Errorf("permanent = %v, want %v", function.IsPermanent(err), tc.permanent)
 			}
-			var ee *ExitError
+			var ee *function.ExitError
 			if tc.exec != nil && tc.exec.err != nil && errors.As(tc.exec.err, &ee) && !errors.As(err, &ee) {
 				t.Errorf("err %v does not wrap the ExitError", err)
 			}
@@ -175,7 +177,7 @@ func TestKubeExecFakeFailures(t *testing.T) {
 }
 
 func TestKubeExecFakeMissingClients(t *testing.T) {
-	for name, c := range map[string]Clients{
+	for name, c := range map[string]function.Clients{
 		"none":    {},
 		"no exec": {Kube: fake.NewClientset()},
 		"no kube": {Exec: &fakeExecRecorder{}},
@@ -183,7 +185,7 @@ func TestKubeExecFakeMissingClients(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			rt, _ := clusterRuntime(c)
 			_, err := KubeExec().Invoke(context.Background(), rt, execArgs(nil))
-			if !IsPermanent(err) || !strings.Contains(err.Error(), "no cluster clients") {
+			if !function.IsPermanent(err) || !strings.Contains(err.Error(), "no cluster clients") {
 				t.Fatalf("err = %v", err)
 			}
 		})

@@ -20,20 +20,22 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
+
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 // KubeTask runs a command in a new pod and waits for it to finish. Use it
 // for work that needs its own image: a database client, a cloud CLI. The
 // pod's name derives from the ActionSet and phase, so a resumed phase
 // adopts the pod it already started instead of running the task twice.
-func KubeTask() Function {
-	return Typed[KubeTaskArgs, KubeTaskOutputs]{Sig: kubeTaskSignature, Run: runKubeTask, Rel: releaseKubeTask}
+func KubeTask() function.Function {
+	return function.Typed[KubeTaskArgs, KubeTaskOutputs]{Sig: kubeTaskSignature, Run: runKubeTask, Rel: releaseKubeTask}
 }
 
-var kubeTaskSignature = Signature{
+var kubeTaskSignature = function.Signature{
 	Name: "kubeTask",
 	Doc:  "Runs a command in a new pod, waits for it to finish, returns its log and deletes the pod.",
-	Args: []Arg{
+	Args: []function.Arg{
 		{Name: "namespace", Type: cel.StringType, Required: true, Doc: "namespace to run the pod in"},
 		{Name: "image", Type: cel.StringType, Required: true, Doc: "container image, e.g. postgres:17"},
 		{Name: "command", Type: cel.ListType(cel.StringType), Required: true, Doc: "the command and its arguments (the image's entrypoint is replaced)"},
@@ -41,7 +43,7 @@ var kubeTaskSignature = Signature{
 		{Name: "env", Type: cel.MapType(cel.StringType, cel.StringType), Default: map[string]any{}, Doc: "environment variables of the container"},
 		{Name: "timeout", Type: cel.DurationType, Default: "10m", Doc: "how long the pod may take, from its creation to its end"},
 	},
-	Outputs: []Output{
+	Outputs: []function.Output{
 		{Name: "log", Type: cel.StringType, Doc: "the end of the pod's log (up to 16 KiB, whole lines)"},
 		{Name: "output", Type: cel.MapType(cel.StringType, cel.DynType), Doc: "the last line of the log that is a JSON object; empty if none"},
 	},
@@ -73,14 +75,14 @@ const (
 // taskContainer is the name of the task pod's only container.
 const taskContainer = "task"
 
-func runKubeTask(ctx context.Context, rt *Runtime, in KubeTaskArgs) (KubeTaskOutputs, error) {
+func runKubeTask(ctx context.Context, rt *function.Runtime, in KubeTaskArgs) (KubeTaskOutputs, error) {
 	switch {
 	case in.Namespace == "" || in.Image == "" || len(in.Command) == 0:
-		return KubeTaskOutputs{}, Permanent(errors.New("namespace, image and command must not be empty"))
+		return KubeTaskOutputs{}, function.Permanent(errors.New("namespace, image and command must not be empty"))
 	case in.Timeout.Duration <= 0:
-		return KubeTaskOutputs{}, Permanent(fmt.Errorf("timeout must be positive, got %s", in.Timeout.Duration))
+		return KubeTaskOutputs{}, function.Permanent(fmt.Errorf("timeout must be positive, got %s", in.Timeout.Duration))
 	}
-	if err := rt.Clients.Check(UsesKube); err != nil {
+	if err := rt.Clients.Check(function.UsesKube); err != nil {
 		return KubeTaskOutputs{}, err
 	}
 	pods := rt.Clients.Kube.CoreV1().Pods(in.Namespace)
@@ -132,7 +134,7 @@ func finishTask(ctx context.Context, kube kubernetes.Interface, pod, last *corev
 // taskPod is the pod kubeTask runs: one container, never restarted, and
 // stopped by the kubelet once the timeout has passed even if no controller
 // is watching.
-func taskPod(rt *Runtime, in KubeTaskArgs) *corev1.Pod {
+func taskPod(rt *function.Runtime, in KubeTaskArgs) *corev1.Pod {
 	var env []corev1.EnvVar
 	for _, k := range slices.Sorted(maps.Keys(in.Env)) {
 		env = append(env, corev1.EnvVar{Name: k, Value: in.Env[k]})
@@ -230,12 +232,12 @@ func appendNonEmpty(list []string, s ...string) []string {
 }
 
 // releaseKubeTask deletes the task pod named by key ("namespace/name").
-func releaseKubeTask(ctx context.Context, rt *Runtime, key string) error {
+func releaseKubeTask(ctx context.Context, rt *function.Runtime, key string) error {
 	namespace, name, ok := strings.Cut(key, "/")
 	if !ok {
-		return Permanent(fmt.Errorf("cleanup key %q is not namespace/name", key))
+		return function.Permanent(fmt.Errorf("cleanup key %q is not namespace/name", key))
 	}
-	if err := rt.Clients.Check(UsesKube); err != nil {
+	if err := rt.Clients.Check(function.UsesKube); err != nil {
 		return err
 	}
 	return deleteTaskPod(ctx, rt.Clients.Kube, namespace, name)

@@ -15,6 +15,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
+
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 // fakeTaskCluster is a fake clientset whose pod logs are log.
@@ -75,7 +77,7 @@ func assertPodGone(t *testing.T, cs *fake.Clientset, ns, name string) {
 
 func TestKubeTaskFakeSucceeds(t *testing.T) {
 	cs := fakeTaskCluster("starting\n{\"bytes\": 42}\n")
-	rt, rec := clusterRuntime(Clients{Kube: cs})
+	rt, rec := clusterRuntime(function.Clients{Kube: cs})
 	name := rt.Names.Name("task")
 	var created *corev1.Pod
 	cs.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
@@ -120,7 +122,7 @@ func TestKubeTaskFakeSucceeds(t *testing.T) {
 // TestKubeTaskFakeAdoptsOnResume: the pod of an interrupted run is adopted,
 // not started again.
 func TestKubeTaskFakeAdoptsOnResume(t *testing.T) {
-	rt, _ := clusterRuntime(Clients{})
+	rt, _ := clusterRuntime(function.Clients{})
 	name := rt.Names.Name("task")
 	existing := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name},
 		Status: terminated(corev1.PodSucceeded, 0, "Completed")}
@@ -160,7 +162,7 @@ func TestKubeTaskFakeFailures(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cs := fakeTaskCluster(tc.log)
-			rt, _ := clusterRuntime(Clients{Kube: cs})
+			rt, _ := clusterRuntime(function.Clients{Kube: cs})
 			name := rt.Names.Name("task")
 			finished := finishFakePod(cs, "shop", name, tc.status)
 			_, err := KubeTask().Invoke(context.Background(), rt, taskArgs(map[string]any{"timeout": tc.timeout}))
@@ -171,7 +173,7 @@ func TestKubeTaskFakeFailures(t *testing.T) {
 			if err == nil || err.Error() != want {
 				t.Fatalf("err = %v\nwant %s", err, want)
 			}
-			if IsPermanent(err) {
+			if function.IsPermanent(err) {
 				t.Error("a failed task should be retryable")
 			}
 			assertPodGone(t, cs, "shop", name)
@@ -191,9 +193,9 @@ func TestKubeTaskFakeBadArgs(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			cs := fakeTaskCluster("")
-			rt, _ := clusterRuntime(Clients{Kube: cs})
+			rt, _ := clusterRuntime(function.Clients{Kube: cs})
 			_, err := KubeTask().Invoke(context.Background(), rt, taskArgs(tc.args))
-			if !IsPermanent(err) || err.Error() != tc.want {
+			if !function.IsPermanent(err) || err.Error() != tc.want {
 				t.Fatalf("err = %v, want permanent %q", err, tc.want)
 			}
 			if len(cs.Actions()) != 0 {
@@ -204,9 +206,9 @@ func TestKubeTaskFakeBadArgs(t *testing.T) {
 }
 
 func TestKubeTaskFakeMissingClients(t *testing.T) {
-	rt, _ := clusterRuntime(Clients{})
+	rt, _ := clusterRuntime(function.Clients{})
 	_, err := KubeTask().Invoke(context.Background(), rt, taskArgs(nil))
-	if !IsPermanent(err) || !strings.Contains(err.Error(), "no cluster clients") {
+	if !function.IsPermanent(err) || !strings.Contains(err.Error(), "no cluster clients") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -214,14 +216,14 @@ func TestKubeTaskFakeMissingClients(t *testing.T) {
 func TestKubeTaskFakeReleaseDeletesThePod(t *testing.T) {
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "task-1"}}
 	cs := fakeTaskCluster("", pod)
-	rt, _ := clusterRuntime(Clients{Kube: cs})
+	rt, _ := clusterRuntime(function.Clients{Kube: cs})
 	for range 2 { // the second finds nothing to delete, which is fine
 		if err := KubeTask().Release(context.Background(), rt, "shop/task-1"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	assertPodGone(t, cs, "shop", "task-1")
-	if err := KubeTask().Release(context.Background(), rt, "no-slash"); !IsPermanent(err) {
+	if err := KubeTask().Release(context.Background(), rt, "no-slash"); !function.IsPermanent(err) {
 		t.Errorf("bad key: err = %v, want permanent", err)
 	}
 }

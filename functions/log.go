@@ -4,22 +4,24 @@ import (
 	"context"
 
 	"github.com/google/cel-go/cel"
+
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 // Log records a message as the phase's status message and passes it on as
 // an output. Use it to leave a trace in the ActionSet (which database was
 // frozen, which restore point was picked) without a container.
-func Log() Function {
-	return Typed[LogArgs, LogOutputs]{Sig: logSignature, Run: runLog}
+func Log() function.Function {
+	return function.Typed[LogArgs, LogOutputs]{Sig: logSignature, Run: runLog}
 }
 
-var logSignature = Signature{
+var logSignature = function.Signature{
 	Name: "log",
 	Doc:  "Records a message in the phase's status and returns it as an output.",
-	Args: []Arg{
+	Args: []function.Arg{
 		{Name: "message", Type: cel.StringType, Required: true, Doc: "text to record; ${{ }} interpolates values"},
 	},
-	Outputs: []Output{
+	Outputs: []function.Output{
 		{Name: "message", Type: cel.StringType, Doc: "the recorded text"},
 	},
 }
@@ -34,7 +36,7 @@ type LogOutputs struct {
 	Message string `json:"message"`
 }
 
-func runLog(_ context.Context, rt *Runtime, in LogArgs) (LogOutputs, error) {
+func runLog(_ context.Context, rt *function.Runtime, in LogArgs) (LogOutputs, error) {
 	rt.Message(in.Message)
 	return LogOutputs(in), nil
 }

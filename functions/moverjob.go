@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/functions/kopia/repository"
 	"github.com/snapflow/snapflow/functions/mover"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
@@ -23,20 +24,20 @@ import (
 var locationGVR = v1alpha1.SchemeGroupVersion.WithResource("locations")
 
 // getLocation reads the named Location from the ActionSet's namespace.
-func getLocation(ctx context.Context, rt *Runtime, name string) (*v1alpha1.Location, error) {
+func getLocation(ctx context.Context, rt *function.Runtime, name string) (*v1alpha1.Location, error) {
 	u, err := rt.Clients.Dynamic.Resource(locationGVR).Namespace(rt.Action.Namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return nil, Permanent(fmt.Errorf("Location %s/%s not found", rt.Action.Namespace, name))
+		return nil, function.Permanent(fmt.Errorf("Location %s/%s not found", rt.Action.Namespace, name))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get Location %s/%s: %w", rt.Action.Namespace, name, err)
 	}
 	loc := &v1alpha1.Location{}
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, loc); err != nil {
-		return nil, Permanent(fmt.Errorf("Location %s/%s: %w", rt.Action.Namespace, name, err))
+		return nil, function.Permanent(fmt.Errorf("Location %s/%s: %w", rt.Action.Namespace, name, err))
 	}
 	if loc.Spec.RepositoryPasswordSecretRef == nil {
-		return nil, Permanent(fmt.Errorf("Location %s/%s has no repositoryPasswordSecretRef: exports are always encrypted", loc.Namespace, loc.Name))
+		return nil, function.Permanent(fmt.Errorf("Location %s/%s has no repositoryPasswordSecretRef: exports are always encrypted", loc.Namespace, loc.Name))
 	}
 	return loc, nil
 }
@@ -65,7 +66,7 @@ func newMoverCredentials(loc *v1alpha1.Location) *moverCredentials {
 }
 
 // secretIn returns the copy in namespace, making it on first use.
-func (m *moverCredentials) secretIn(ctx context.Context, rt *Runtime, namespace string) (string, error) {
+func (m *moverCredentials) secretIn(ctx context.Context, rt *function.Runtime, namespace string) (string, error) {
 	if name, ok := m.copies[namespace]; ok {
 		return name, nil
 	}
@@ -80,7 +81,7 @@ func (m *moverCredentials) secretIn(ctx context.Context, rt *Runtime, namespace 
 // claim, and returns its result. Pod and copy are cleanups, so an
 // interrupted run still removes them; a mover that failed is deleted so a
 // retry of the phase starts a fresh one.
-func runMover(ctx context.Context, rt *Runtime, creds *moverCredentials, job moverJob) (mover.Line, error) {
+func runMover(ctx context.Context, rt *function.Runtime, creds *moverCredentials, job moverJob) (mover.Line, error) {
 	secret, err := creds.secretIn(ctx, rt, job.namespace)
 	if err != nil {
 		return mover.Line{}, err
@@ -108,7 +109,7 @@ func runMover(ctx context.Context, rt *Runtime, creds *moverCredentials, job mov
 // createMoverPod creates the mover pod. One of the same name that runs
 // is adopted: a resumed run follows the mover it started. One that failed
 // or is being deleted, left by an earlier attempt, is replaced once gone.
-func createMoverPod(ctx context.Context, rt *Runtime, pod *corev1.Pod, timeout time.Duration) error {
+func createMoverPod(ctx context.Context, rt *function.Runtime, pod *corev1.Pod, timeout time.Duration) error {
 	pods := rt.Clients.Kube.CoreV1().Pods(pod.Namespace)
 	_, err := pods.Create(ctx, pod, metav1.CreateOptions{})
 	if !apierrors.IsAlreadyExists(err) {
@@ -145,7 +146,7 @@ func wrapCreateMover(pod *corev1.Pod, err error) error {
 // copyCredentials puts the repository password and the store's
 // credentials in a Secret in namespace, since a pod can only read Secrets
 // of its own namespace. Only the keys the mover reads are copied.
-func copyCredentials(ctx context.Context, rt *Runtime, loc *v1alpha1.Location, namespace string) (string, error) {
+func copyCredentials(ctx context.Context, rt *function.Runtime, loc *v1alpha1.Location, namespace string) (string, error) {
 	data := map[string][]byte{}
 	for _, ref := range loc.SecretRefs() {
 		s, err := rt.Clients.Kube.CoreV1().Secrets(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
@@ -174,7 +175,7 @@ func copyCredentials(ctx context.Context, rt *Runtime, loc *v1alpha1.Location, n
 
 // followMover streams the mover's log, reporting its progress, until the
 // pod ends; then returns its final line.
-func followMover(ctx context.Context, rt *Runtime, job moverJob) (mover.Line, error) {
+func followMover(ctx context.Context, rt *function.Runtime, job moverJob) (mover.Line, error) {
 	ctx, cancel := context.WithTimeout(ctx, job.timeout)
 	defer cancel()
 	if _, err := waitPodStarted(ctx, rt, job); err != nil {
@@ -202,7 +203,7 @@ func followMover(ctx context.Context, rt *Runtime, job moverJob) (mover.Line, er
 	case err != nil:
 		return mover.Line{}, fmt.Errorf("mover pod %s/%s: %w", job.namespace, job.name, err)
 	case last.Error != "" && last.Permanent:
-		return mover.Line{}, Permanent(fmt.Errorf("%w: %s", errMoverFailed, last.Error))
+		return mover.Line{}, function.Permanent(fmt.Errorf("%w: %s", errMoverFailed, last.Error))
 	case last.Error != "":
 		return mover.Line{}, fmt.Errorf("%w: %s", errMoverFailed, last.Error)
 	case pod.Status.Phase != corev1.PodSucceeded || !last.Done():
@@ -213,7 +214,7 @@ func followMover(ctx context.Context, rt *Runtime, job moverJob) (mover.Line, er
 
 // waitPodStarted waits until the mover runs or has ended, so its log can
 // be followed.
-func waitPodStarted(ctx context.Context, rt *Runtime, job moverJob) (*corev1.Pod, error) {
+func waitPodStarted(ctx context.Context, rt *function.Runtime, job moverJob) (*corev1.Pod, error) {
 	var pod *corev1.Pod
 	err := untilExisting(ctx, job.timeout, podListWatch(rt.Clients.Kube, job.namespace, job.name), &corev1.Pod{}, job.namespace, job.name,
 		func(obj runtime.Object) (bool, error) {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/cel-go/cel"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 // Quiesce makes an application's volumes crash-consistent when the storage
@@ -19,14 +21,14 @@ import (
 // soon as a later snapshot phase has cut its snapshots, and on any failure
 // or cancel; for exec mode a watchdog in the container releases it after
 // maxHold even if the controller dies.
-func Quiesce() Function {
-	return Typed[QuiesceArgs, QuiesceOutputs]{Sig: quiesceSignature, Run: runQuiesce, Rel: releaseQuiesce}
+func Quiesce() function.Function {
+	return function.Typed[QuiesceArgs, QuiesceOutputs]{Sig: quiesceSignature, Run: runQuiesce, Rel: releaseQuiesce}
 }
 
-var quiesceSignature = Signature{
+var quiesceSignature = function.Signature{
 	Name: "quiesce",
 	Doc:  "Freezes an application until the next snapshot is cut: a command in its container (exec) or scaling it to zero (scale).",
-	Args: []Arg{
+	Args: []function.Arg{
 		{Name: "mode", Type: cel.StringType, Default: "exec", Doc: "exec runs command in a container; scale scales the workload to 0"},
 		{Name: "namespace", Type: cel.StringType, Required: true, Doc: "namespace of the pod or workload"},
 		{Name: "pod", Type: cel.StringType, Default: "", Doc: "exec: the pod to freeze"},
@@ -38,7 +40,7 @@ var quiesceSignature = Signature{
 		{Name: "name", Type: cel.StringType, Default: "", Doc: "scale: the workload's name"},
 		{Name: "timeout", Type: cel.DurationType, Default: "5m", Doc: "scale: how long scaling down, and back up on release, may take"},
 	},
-	Outputs: []Output{
+	Outputs: []function.Output{
 		{Name: "mode", Type: cel.StringType, Doc: "the mode used"},
 		{Name: "frozenAt", Type: cel.TimestampType, Doc: "when the freeze began"},
 		{Name: "originalReplicas", Type: cel.IntType, Doc: "scale: the replicas restored on release; 0 for exec"},
@@ -81,25 +83,25 @@ type quiesceLease struct {
 	Timeout   string   `json:"timeout,omitempty"`
 }
 
-func runQuiesce(ctx context.Context, rt *Runtime, in QuiesceArgs) (QuiesceOutputs, error) {
+func runQuiesce(ctx context.Context, rt *function.Runtime, in QuiesceArgs) (QuiesceOutputs, error) {
 	switch in.Mode {
 	case "exec":
 		return quiesceExec(ctx, rt, in)
 	case "scale":
 		return quiesceScale(ctx, rt, in)
 	default:
-		return QuiesceOutputs{}, Permanent(fmt.Errorf("mode %q is not one of exec, scale", in.Mode))
+		return QuiesceOutputs{}, function.Permanent(fmt.Errorf("mode %q is not one of exec, scale", in.Mode))
 	}
 }
 
-func quiesceExec(ctx context.Context, rt *Runtime, in QuiesceArgs) (QuiesceOutputs, error) {
+func quiesceExec(ctx context.Context, rt *function.Runtime, in QuiesceArgs) (QuiesceOutputs, error) {
 	switch {
 	case in.Pod == "" || len(in.Command) == 0 || len(in.ReleaseCommand) == 0:
-		return QuiesceOutputs{}, Permanent(errors.New("mode exec needs pod, command and releaseCommand"))
+		return QuiesceOutputs{}, function.Permanent(errors.New("mode exec needs pod, command and releaseCommand"))
 	case in.MaxHold.Duration < time.Second:
-		return QuiesceOutputs{}, Permanent(fmt.Errorf("maxHold must be at least 1s, got %s", in.MaxHold.Duration))
+		return QuiesceOutputs{}, function.Permanent(fmt.Errorf("maxHold must be at least 1s, got %s", in.MaxHold.Duration))
 	}
-	if err := rt.Clients.Check(UsesKube | UsesExec); err != nil {
+	if err := rt.Clients.Check(function.UsesKube | function.UsesExec); err != nil {
 		return QuiesceOutputs{}, err
 	}
 	container, err := containerOf(ctx, rt, in.Namespace, in.Pod, in.Container)
@@ -126,11 +128,11 @@ func quiesceExec(ctx context.Context, rt *Runtime, in QuiesceArgs) (QuiesceOutpu
 	return QuiesceOutputs{Mode: "exec", FrozenAt: frozenAt}, nil
 }
 
-func quiesceScale(ctx context.Context, rt *Runtime, in QuiesceArgs) (QuiesceOutputs, error) {
+func quiesceScale(ctx context.Context, rt *function.Runtime, in QuiesceArgs) (QuiesceOutputs, error) {
 	if in.Kind == "" || in.Name == "" {
-		return QuiesceOutputs{}, Permanent(errors.New("mode scale needs kind and name"))
+		return QuiesceOutputs{}, function.Permanent(errors.New("mode scale needs kind and name"))
 	}
-	if err := rt.Clients.Check(UsesKube); err != nil {
+	if err := rt.Clients.Check(function.UsesKube); err != nil {
 		return QuiesceOutputs{}, err
 	}
 	ref := workloadRef{Namespace: in.Namespace, Kind: in.Kind, Name: in.Name}
@@ -152,7 +154,7 @@ func quiesceScale(ctx context.Context, rt *Runtime, in QuiesceArgs) (QuiesceOutp
 }
 
 // holdLease registers the lease as a hold before anything is frozen.
-func holdLease(rt *Runtime, lease quiesceLease) error {
+func holdLease(rt *function.Runtime, lease quiesceLease) error {
 	key, err := json.Marshal(lease)
 	if err != nil {
 		return fmt.Errorf("encode lease: %w", err)
@@ -162,33 +164,33 @@ func holdLease(rt *Runtime, lease quiesceLease) error {
 }
 
 // releaseQuiesce thaws what runQuiesce froze; it may run more than once.
-func releaseQuiesce(ctx context.Context, rt *Runtime, key string) error {
+func releaseQuiesce(ctx context.Context, rt *function.Runtime, key string) error {
 	var lease quiesceLease
 	if err := json.Unmarshal([]byte(key), &lease); err != nil {
-		return Permanent(fmt.Errorf("lease %q: %w", key, err))
+		return function.Permanent(fmt.Errorf("lease %q: %w", key, err))
 	}
 	switch lease.Mode {
 	case "exec":
-		if err := rt.Clients.Check(UsesExec); err != nil {
+		if err := rt.Clients.Check(function.UsesExec); err != nil {
 			return err
 		}
 		if err := execIn(ctx, rt, lease, releaseCommand(lease)); err != nil {
 			return fmt.Errorf("release %s/%s: %w", lease.Namespace, lease.Pod, err)
 		}
 	case "scale":
-		if err := rt.Clients.Check(UsesKube); err != nil {
+		if err := rt.Clients.Check(function.UsesKube); err != nil {
 			return err
 		}
 		timeout, err := time.ParseDuration(lease.Timeout)
 		if err != nil {
-			return Permanent(fmt.Errorf("lease timeout %q: %w", lease.Timeout, err))
+			return function.Permanent(fmt.Errorf("lease timeout %q: %w", lease.Timeout, err))
 		}
 		ref := workloadRef{Namespace: lease.Namespace, Kind: lease.Kind, Name: lease.Name}
 		if _, err := scaleTo(ctx, rt.Clients.Kube, ref, lease.Replicas, timeout); err != nil {
 			return fmt.Errorf("scale %s %s/%s back to %d: %w", lease.Kind, lease.Namespace, lease.Name, lease.Replicas, err)
 		}
 	default:
-		return Permanent(fmt.Errorf("lease mode %q is not one of exec, scale", lease.Mode))
+		return function.Permanent(fmt.Errorf("lease mode %q is not one of exec, scale", lease.Mode))
 	}
 	return nil
 }
@@ -210,9 +212,9 @@ func releaseCommand(l quiesceLease) []string {
 
 // execIn runs argv in the lease's container, putting its stderr in the
 // error so a failed freeze says why.
-func execIn(ctx context.Context, rt *Runtime, l quiesceLease, argv []string) error {
+func execIn(ctx context.Context, rt *function.Runtime, l quiesceLease, argv []string) error {
 	var stderr bytes.Buffer
-	err := rt.Clients.Exec.Exec(ctx, ExecRequest{Namespace: l.Namespace, Pod: l.Pod, Container: l.Container,
+	err := rt.Clients.Exec.Exec(ctx, function.ExecRequest{Namespace: l.Namespace, Pod: l.Pod, Container: l.Container,
 		Command: argv, Stderr: &stderr})
 	if err != nil && stderr.Len() > 0 {
 		return fmt.Errorf("%w: %s", err, tail(stderr.String(), 512))

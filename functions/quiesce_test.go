@@ -14,18 +14,20 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 // localExec is a fake PodExec that runs the command on this machine, so
 // the watchdog and release scripts are exercised by a real shell.
 type localExec struct{}
 
-func (localExec) Exec(ctx context.Context, req ExecRequest) error {
+func (localExec) Exec(ctx context.Context, req function.ExecRequest) error {
 	cmd := exec.CommandContext(ctx, req.Command[0], req.Command[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = req.Stdin, req.Stdout, req.Stderr
 	var exit *exec.ExitError
 	if err := cmd.Run(); errors.As(err, &exit) {
-		return &ExitError{Code: exit.ExitCode()}
+		return &function.ExitError{Code: exit.ExitCode()}
 	} else if err != nil {
 		return err
 	}
@@ -34,10 +36,10 @@ func (localExec) Exec(ctx context.Context, req ExecRequest) error {
 
 // holdRuntime is a Runtime whose holds are recorded in order with the
 // exec calls made so far, to check that the hold comes before the freeze.
-func holdRuntime(t *testing.T, ex PodExec) (*Runtime, *[]string) {
+func holdRuntime(t *testing.T, ex function.PodExec) (*function.Runtime, *[]string) {
 	t.Helper()
 	kube := fake.NewClientset(runningPod("shop", "db-0", "db"))
-	rt, _ := clusterRuntime(Clients{Kube: kube, Exec: ex})
+	rt, _ := clusterRuntime(function.Clients{Kube: kube, Exec: ex})
 	var holds []string
 	rt.Hold = func(key string) { holds = append(holds, key) }
 	return rt, &holds
@@ -99,10 +101,10 @@ type failSecond struct {
 	calls int
 }
 
-func (f *failSecond) Exec(ctx context.Context, req ExecRequest) error {
+func (f *failSecond) Exec(ctx context.Context, req function.ExecRequest) error {
 	f.calls++
 	if f.calls == 2 {
-		f.fakeExecRecorder.err = &ExitError{Code: 3}
+		f.fakeExecRecorder.err = &function.ExitError{Code: 3}
 	}
 	return f.fakeExecRecorder.Exec(ctx, req)
 }
@@ -117,7 +119,7 @@ func TestQuiesceFakeBadArgsArePermanent(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			rt, _ := holdRuntime(t, &fakeExecRecorder{})
 			_, err := Quiesce().Invoke(t.Context(), rt, quiesceArgs(extra))
-			if err == nil || !IsPermanent(err) {
+			if err == nil || !function.IsPermanent(err) {
 				t.Errorf("error %v, want a permanent one", err)
 			}
 		})

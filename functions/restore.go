@@ -14,6 +14,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/snapflow/snapflow/engine/celenv"
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 // Restore creates claims again from a restore point's snapshots, by default
@@ -21,8 +22,8 @@ import (
 // claim it did not create. Where the original VolumeSnapshot is gone, or
 // the target is another namespace, it restores from the retained storage
 // handle through a temporary pre-provisioned snapshot.
-func Restore() Function {
-	return Typed[RestoreArgs, RestoreOutputs]{Sig: restoreSignature, Run: runRestore, Rel: releaseRestore}
+func Restore() function.Function {
+	return function.Typed[RestoreArgs, RestoreOutputs]{Sig: restoreSignature, Run: runRestore, Rel: releaseRestore}
 }
 
 var restoredObject = objectOf[RestoredPVC]("RestoredPVC", "a claim created from a restore point")
@@ -33,10 +34,10 @@ const (
 	restoreFromExport   = "export"
 )
 
-var restoreSignature = Signature{
+var restoreSignature = function.Signature{
 	Name: "restore",
 	Doc:  "Creates claims again from a restore point's snapshots, in their own or another namespace, never overwriting a claim it did not create.",
-	Args: []Arg{
+	Args: []function.Arg{
 		{Name: "snapshots", Type: cel.ListType(snapshotObject.Type()), Required: true,
 			Doc: "the restore point's snapshots, e.g. ${{ artifacts.snapshots }}"},
 		{Name: "namespace", Type: cel.StringType, Default: "",
@@ -53,7 +54,7 @@ var restoreSignature = Signature{
 		{Name: "verifyPercent", Type: cel.DoubleType, Default: 10.0,
 			Doc: "from export: percent of the restored files whose content is read back from the repository and compared; every directory always is"},
 	},
-	Outputs: []Output{
+	Outputs: []function.Output{
 		{Name: "pvcs", Type: cel.ListType(restoredObject.Type()), Doc: "the claims, one per snapshot, in order"},
 	},
 	Objects: []celenv.Object{restoredObject},
@@ -87,13 +88,13 @@ type RestoredPVC struct {
 // annotationRestoredFrom on a restored claim names its source snapshot.
 const annotationRestoredFrom = "snapflow.dev/restored-from"
 
-func runRestore(ctx context.Context, rt *Runtime, in RestoreArgs) (RestoreOutputs, error) {
+func runRestore(ctx context.Context, rt *function.Runtime, in RestoreArgs) (RestoreOutputs, error) {
 	source, err := restoreSource(ctx, rt, in)
 	if err != nil {
 		return RestoreOutputs{}, err
 	}
 	if in.Timeout.Duration <= 0 {
-		return RestoreOutputs{}, Permanent(fmt.Errorf("timeout must be positive, got %s", in.Timeout.Duration))
+		return RestoreOutputs{}, function.Permanent(fmt.Errorf("timeout must be positive, got %s", in.Timeout.Duration))
 	}
 	targets, err := restoreTargets(in)
 	if err != nil {
@@ -105,19 +106,19 @@ func runRestore(ctx context.Context, rt *Runtime, in RestoreArgs) (RestoreOutput
 
 // restoreSource checks the clients and args the from arg needs and
 // returns its claimSource.
-func restoreSource(ctx context.Context, rt *Runtime, in RestoreArgs) (claimSource, error) {
+func restoreSource(ctx context.Context, rt *function.Runtime, in RestoreArgs) (claimSource, error) {
 	switch in.From {
 	case restoreFromSnapshot:
-		if err := rt.Clients.Check(UsesKube | UsesSnapshots); err != nil {
+		if err := rt.Clients.Check(function.UsesKube | function.UsesSnapshots); err != nil {
 			return nil, err
 		}
 		return snapshotSource{rt: rt}, nil
 	case restoreFromExport:
-		if err := rt.Clients.Check(UsesKube | UsesDynamic); err != nil {
+		if err := rt.Clients.Check(function.UsesKube | function.UsesDynamic); err != nil {
 			return nil, err
 		}
 		if in.Location == "" || len(in.Exports) == 0 {
-			return nil, Permanent(errors.New(`from "export" needs location and exports`))
+			return nil, function.Permanent(errors.New(`from "export" needs location and exports`))
 		}
 		loc, err := getLocation(ctx, rt, in.Location)
 		if err != nil {
@@ -125,7 +126,7 @@ func restoreSource(ctx context.Context, rt *Runtime, in RestoreArgs) (claimSourc
 		}
 		return exportSource{rt: rt, loc: loc, creds: newMoverCredentials(loc), exports: exportsBySource(in.Exports), verify: in.VerifyPercent, timeout: in.Timeout.Duration}, nil
 	}
-	return nil, Permanent(fmt.Errorf("from %q is not one of %q, %q", in.From, restoreFromSnapshot, restoreFromExport))
+	return nil, function.Permanent(fmt.Errorf("from %q is not one of %q, %q", in.From, restoreFromSnapshot, restoreFromExport))
 }
 
 // restoreTarget is one claim to create and the snapshot to fill it from.
@@ -162,7 +163,7 @@ func restoreTargets(in RestoreArgs) ([]restoreTarget, error) {
 		seen[t.String()] = source
 		out = append(out, t)
 	}
-	return out, Permanent(errors.Join(errs...))
+	return out, function.Permanent(errors.Join(errs...))
 }
 
 // claimSource gives the dataSource of a restored claim. Each value of the
@@ -176,7 +177,7 @@ type claimSource interface {
 
 // restoreRun is one call's claims.
 type restoreRun struct {
-	rt     *Runtime
+	rt     *function.Runtime
 	source claimSource
 }
 
@@ -234,7 +235,7 @@ func (r *restoreRun) existing(ctx context.Context, targets []restoreTarget) (map
 		case err != nil:
 			errs = append(errs, fmt.Errorf("get claim %s: %w", t, err))
 		case !createdBy(r.rt, pvc):
-			errs = append(errs, Permanent(fmt.Errorf("claim %s already exists and this restore did not create it; "+
+			errs = append(errs, function.Permanent(fmt.Errorf("claim %s already exists and this restore did not create it; "+
 				"delete it, restore to another namespace, or map %s to another name with names", t, t.SourcePVC)))
 		default:
 			found[t.String()] = true
@@ -271,7 +272,7 @@ func (r *restoreRun) create(ctx context.Context, t restoreTarget) error {
 	size := largerQuantity(t.rec.Size, t.rec.RestoreSize)
 	q, err := resource.ParseQuantity(size)
 	if err != nil {
-		return Permanent(fmt.Errorf("snapshot of claim %s: neither size %q nor restoreSize %q is a quantity", t.SourcePVC, t.rec.Size, t.rec.RestoreSize))
+		return function.Permanent(fmt.Errorf("snapshot of claim %s: neither size %q nor restoreSize %q is a quantity", t.SourcePVC, t.rec.Size, t.rec.RestoreSize))
 	}
 	src, err := r.source.dataSource(ctx, t)
 	if err != nil {
@@ -302,7 +303,7 @@ func (r *restoreRun) create(ctx context.Context, t restoreTarget) error {
 	if apierrors.IsAlreadyExists(err) { // since existing looked
 		var have *corev1.PersistentVolumeClaim
 		if have, err = claims.Get(ctx, t.Name, metav1.GetOptions{}); err == nil && !createdBy(r.rt, have) {
-			err = Permanent(errors.New("it appeared meanwhile, and this restore did not create it"))
+			err = function.Permanent(errors.New("it appeared meanwhile, and this restore did not create it"))
 		}
 	}
 	if err != nil {
@@ -312,7 +313,7 @@ func (r *restoreRun) create(ctx context.Context, t restoreTarget) error {
 }
 
 // releaseRestore releases what a snapshot source staged or a mover left.
-func releaseRestore(ctx context.Context, rt *Runtime, key string) error {
+func releaseRestore(ctx context.Context, rt *function.Runtime, key string) error {
 	if strings.HasPrefix(key, "snapshot/") {
 		return releaseRestoreSource(ctx, rt, key)
 	}

@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
+
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 // originalSnapshot is the restore point's VolumeSnapshot of rec, bound to
@@ -143,7 +145,7 @@ func TestRestoreFakeRefusesForeignClaim(t *testing.T) {
 	theirs := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data", Namespace: testNS}}
 	fc := newFakeCluster(t, objects(storageClass("fast", nil, immediate), originalSnapshot(rec), theirs)...)
 	_, err := runRestore(context.Background(), fc.rt, restoreArgs("", other, rec))
-	if err == nil || !IsPermanent(err) || !strings.Contains(err.Error(), "claim app/data already exists and this restore did not create it") {
+	if err == nil || !function.IsPermanent(err) || !strings.Contains(err.Error(), "claim app/data already exists and this restore did not create it") {
 		t.Fatalf("err = %v", err)
 	}
 	if l, _ := fc.kube.CoreV1().PersistentVolumeClaims(testNS).List(context.Background(), metav1.ListOptions{}); len(l.Items) != 1 {
@@ -174,8 +176,8 @@ func TestRestoreFakeWaitForFirstConsumerKeepsStaged(t *testing.T) {
 }
 
 func TestRestoreFromUnknownSource(t *testing.T) {
-	_, err := runRestore(context.Background(), &Runtime{}, RestoreArgs{From: "tape"})
-	if err == nil || !IsPermanent(err) || !strings.Contains(err.Error(), `from "tape" is not one of "snapshot", "export"`) {
+	_, err := runRestore(context.Background(), &function.Runtime{}, RestoreArgs{From: "tape"})
+	if err == nil || !function.IsPermanent(err) || !strings.Contains(err.Error(), `from "tape" is not one of "snapshot", "export"`) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -185,7 +187,7 @@ func TestRestoreRejectsTwoSnapshotsForOneClaim(t *testing.T) {
 	in := restoreArgs("copy", a, b)
 	in.Names = map[string]string{"logs": "data"}
 	_, err := restoreTargets(in)
-	if err == nil || !IsPermanent(err) || !strings.Contains(err.Error(), "snapshots of app/data and app/logs would both restore to claim copy/data") {
+	if err == nil || !function.IsPermanent(err) || !strings.Contains(err.Error(), "snapshots of app/data and app/logs would both restore to claim copy/data") {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/functions/mover"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
@@ -15,7 +16,7 @@ import (
 // starts empty; once it is bound, a mover pod restores the kopia snapshot
 // into it and verifies what it wrote.
 type exportSource struct {
-	rt      *Runtime
+	rt      *function.Runtime
 	loc     *v1alpha1.Location
 	creds   *moverCredentials
 	exports map[string]ExportRecord // by namespace/claim of the source

@@ -10,6 +10,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 // snapshotSource is restore's claimSource for from: snapshot. A claim in
@@ -18,7 +20,7 @@ import (
 // a pre-provisioned VolumeSnapshotContent (Retain) and a VolumeSnapshot
 // bound to it in the target namespace, both temporary: they go once the
 // claim is bound, and the storage snapshot stays with the restore point.
-type snapshotSource struct{ rt *Runtime }
+type snapshotSource struct{ rt *function.Runtime }
 
 var _ claimSource = snapshotSource{}
 
@@ -62,7 +64,7 @@ func (s snapshotSource) stagedName(t restoreTarget) string {
 // snapshot for t and returns the snapshot's name.
 func (s snapshotSource) stage(ctx context.Context, t restoreTarget) (string, error) {
 	if t.rec.SnapshotHandle == "" || t.rec.Driver == "" {
-		return "", Permanent(fmt.Errorf("cannot restore claim %s: VolumeSnapshot %s/%s is gone or elsewhere, and the restore point has no snapshotHandle and driver to restore from",
+		return "", function.Permanent(fmt.Errorf("cannot restore claim %s: VolumeSnapshot %s/%s is gone or elsewhere, and the restore point has no snapshotHandle and driver to restore from",
 			t, t.rec.Namespace, t.rec.VolumeSnapshot))
 	}
 	name := s.stagedName(t)
@@ -86,7 +88,7 @@ func (s snapshotSource) stage(ctx context.Context, t restoreTarget) (string, err
 		var have *snapv1.VolumeSnapshot
 		have, err = api.Get(ctx, name, metav1.GetOptions{})
 		if err == nil && (!createdBy(s.rt, have) || ptr.Deref(have.Spec.Source.VolumeSnapshotContentName, "") != name) {
-			err = Permanent(fmt.Errorf("it exists but is not this phase's snapshot of VolumeSnapshotContent %s", name))
+			err = function.Permanent(fmt.Errorf("it exists but is not this phase's snapshot of VolumeSnapshotContent %s", name))
 		}
 	}
 	if err != nil {
@@ -115,7 +117,7 @@ func (s snapshotSource) stageContent(ctx context.Context, t restoreTarget, name 
 		var have *snapv1.VolumeSnapshotContent
 		have, err = api.Get(ctx, name, metav1.GetOptions{})
 		if err == nil && (!createdBy(s.rt, have) || contentHandle(have) != t.rec.SnapshotHandle) {
-			err = Permanent(fmt.Errorf("it exists but is not this phase's content for snapshot handle %s", t.rec.SnapshotHandle))
+			err = function.Permanent(fmt.Errorf("it exists but is not this phase's content for snapshot handle %s", t.rec.SnapshotHandle))
 		}
 	}
 	if err != nil {
@@ -143,7 +145,7 @@ func (s snapshotSource) bound(ctx context.Context, t restoreTarget) error {
 
 // removeStaged deletes a staged snapshot and content of this phase, but not
 // the storage snapshot: the content must still say Retain.
-func removeStaged(ctx context.Context, rt *Runtime, ns, name string) error {
+func removeStaged(ctx context.Context, rt *function.Runtime, ns, name string) error {
 	cs := rt.Clients.Snapshots.SnapshotV1()
 	vs, err := cs.VolumeSnapshots(ns).Get(ctx, name, metav1.GetOptions{})
 	switch {
@@ -162,7 +164,7 @@ func removeStaged(ctx context.Context, rt *Runtime, ns, name string) error {
 	case err != nil:
 		return fmt.Errorf("get VolumeSnapshotContent %s: %w", name, err)
 	case c.Spec.DeletionPolicy != snapv1.VolumeSnapshotContentRetain:
-		return Permanent(fmt.Errorf("VolumeSnapshotContent %s has deletionPolicy %s; deleting it would delete the restore point's storage snapshot, so it stays",
+		return function.Permanent(fmt.Errorf("VolumeSnapshotContent %s has deletionPolicy %s; deleting it would delete the restore point's storage snapshot, so it stays",
 			name, c.Spec.DeletionPolicy))
 	}
 	if err := cs.VolumeSnapshotContents().Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
@@ -177,13 +179,13 @@ func restoreSourceKey(ns, name string) string { return "snapshot/" + ns + "/" + 
 
 // releaseRestoreSource removes staged objects left by a failed or
 // interrupted restore.
-func releaseRestoreSource(ctx context.Context, rt *Runtime, key string) error {
-	if err := rt.Clients.Check(UsesSnapshots); err != nil {
+func releaseRestoreSource(ctx context.Context, rt *function.Runtime, key string) error {
+	if err := rt.Clients.Check(function.UsesSnapshots); err != nil {
 		return err
 	}
 	parts := strings.Split(key, "/")
 	if len(parts) != 3 || parts[0] != "snapshot" {
-		return Permanent(fmt.Errorf("restore: unknown cleanup key %q", key))
+		return function.Permanent(fmt.Errorf("restore: unknown cleanup key %q", key))
 	}
 	return removeStaged(ctx, rt, parts[1], parts[2])
 }

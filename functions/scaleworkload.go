@@ -17,20 +17,22 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 // ScaleWorkload scales a Deployment or StatefulSet through its scale
 // subresource and, unless told not to, waits until it is ready at the new
 // count. Scaling to 0 stops an application for a cold backup; scaling back
 // restarts it.
-func ScaleWorkload() Function {
-	return Typed[ScaleWorkloadArgs, ScaleWorkloadOutputs]{Sig: scaleWorkloadSignature, Run: runScaleWorkload}
+func ScaleWorkload() function.Function {
+	return function.Typed[ScaleWorkloadArgs, ScaleWorkloadOutputs]{Sig: scaleWorkloadSignature, Run: runScaleWorkload}
 }
 
-var scaleWorkloadSignature = Signature{
+var scaleWorkloadSignature = function.Signature{
 	Name: "scaleWorkload",
 	Doc:  "Scales a Deployment or StatefulSet and waits until it is ready at the new replica count.",
-	Args: []Arg{
+	Args: []function.Arg{
 		{Name: "namespace", Type: cel.StringType, Required: true, Doc: "namespace of the workload"},
 		{Name: "kind", Type: cel.StringType, Required: true, Doc: "Deployment or StatefulSet"},
 		{Name: "name", Type: cel.StringType, Required: true, Doc: "name of the workload"},
@@ -38,7 +40,7 @@ var scaleWorkloadSignature = Signature{
 		{Name: "wait", Type: cel.BoolType, Default: true, Doc: "wait until the workload is ready at the new count (at 0: until its pods are gone)"},
 		{Name: "timeout", Type: cel.DurationType, Default: "5m", Doc: "how long the wait may take"},
 	},
-	Outputs: []Output{
+	Outputs: []function.Output{
 		{Name: "originalReplicas", Type: cel.IntType, Doc: "the replica count before scaling"},
 		{Name: "replicas", Type: cel.IntType, Doc: "the replica count after scaling"},
 	},
@@ -60,20 +62,20 @@ type ScaleWorkloadOutputs struct {
 	Replicas         int64 `json:"replicas"`
 }
 
-func runScaleWorkload(ctx context.Context, rt *Runtime, in ScaleWorkloadArgs) (ScaleWorkloadOutputs, error) {
+func runScaleWorkload(ctx context.Context, rt *function.Runtime, in ScaleWorkloadArgs) (ScaleWorkloadOutputs, error) {
 	ref := workloadRef{Namespace: in.Namespace, Kind: in.Kind, Name: in.Name}
 	switch {
 	case in.Namespace == "" || in.Name == "":
-		return ScaleWorkloadOutputs{}, Permanent(errors.New("namespace and name must not be empty"))
+		return ScaleWorkloadOutputs{}, function.Permanent(errors.New("namespace and name must not be empty"))
 	case in.Replicas < 0 || in.Replicas > math.MaxInt32:
-		return ScaleWorkloadOutputs{}, Permanent(fmt.Errorf("replicas must be between 0 and %d, got %d", math.MaxInt32, in.Replicas))
+		return ScaleWorkloadOutputs{}, function.Permanent(fmt.Errorf("replicas must be between 0 and %d, got %d", math.MaxInt32, in.Replicas))
 	case in.Wait && in.Timeout.Duration <= 0:
-		return ScaleWorkloadOutputs{}, Permanent(fmt.Errorf("timeout must be positive, got %s", in.Timeout.Duration))
+		return ScaleWorkloadOutputs{}, function.Permanent(fmt.Errorf("timeout must be positive, got %s", in.Timeout.Duration))
 	}
 	if err := ref.check(); err != nil {
 		return ScaleWorkloadOutputs{}, err
 	}
-	if err := rt.Clients.Check(UsesKube); err != nil {
+	if err := rt.Clients.Check(function.UsesKube); err != nil {
 		return ScaleWorkloadOutputs{}, err
 	}
 	replicas := int32(in.Replicas)
@@ -108,7 +110,7 @@ func (r workloadRef) String() string { return r.Kind + " " + r.Namespace + "/" +
 // check refuses kinds other than Deployment and StatefulSet, permanently.
 func (r workloadRef) check() error {
 	if r.Kind != kindDeployment && r.Kind != kindStatefulSet {
-		return Permanent(fmt.Errorf("kind %q cannot be scaled: use %s or %s", r.Kind, kindDeployment, kindStatefulSet))
+		return function.Permanent(fmt.Errorf("kind %q cannot be scaled: use %s or %s", r.Kind, kindDeployment, kindStatefulSet))
 	}
 	return nil
 }
@@ -169,7 +171,7 @@ func setScale(ctx context.Context, kube kubernetes.Interface, ref workloadRef, r
 
 func scaleError(ref workloadRef, err error) error {
 	if apierrors.IsNotFound(err) {
-		return Permanent(fmt.Errorf("%s not found", ref))
+		return function.Permanent(fmt.Errorf("%s not found", ref))
 	}
 	return fmt.Errorf("scale %s: %w", ref, err)
 }
@@ -202,7 +204,7 @@ func waitReady(ctx context.Context, kube kubernetes.Interface, ref workloadRef, 
 	var last *rollout
 	err := untilNamed(ctx, timeout, lw, objType, ref.Name, func(obj runtime.Object) (bool, error) {
 		if obj == nil {
-			return false, Permanent(fmt.Errorf("%s was deleted", ref))
+			return false, function.Permanent(fmt.Errorf("%s was deleted", ref))
 		}
 		r := rolloutOf(obj)
 		last = &r

@@ -16,6 +16,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
+
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 // fakeScaleCluster is a fake clientset that serves the scale subresource
@@ -130,7 +132,7 @@ func TestScaleWorkloadFakeWaitsUntilReady(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cs := fakeScaleCluster(tc.obj)
-			rt, rec := clusterRuntime(Clients{Kube: cs})
+			rt, rec := clusterRuntime(function.Clients{Kube: cs})
 			ready := rolloutFakeWorkload(cs, tc.kind, tc.workload, int32(tc.replicas))
 			out, err := ScaleWorkload().Invoke(context.Background(), rt,
 				scaleArgs(map[string]any{"kind": tc.kind, "name": tc.workload, "replicas": tc.replicas}))
@@ -156,7 +158,7 @@ func TestScaleWorkloadFakeWaitsUntilReady(t *testing.T) {
 // at the count and ready; it does not scale again.
 func TestScaleWorkloadFakeResumeAtTarget(t *testing.T) {
 	cs := fakeScaleCluster(readyDeployment("web", 2))
-	rt, _ := clusterRuntime(Clients{Kube: cs})
+	rt, _ := clusterRuntime(function.Clients{Kube: cs})
 	out, err := ScaleWorkload().Invoke(context.Background(), rt, scaleArgs(map[string]any{"replicas": int64(2)}))
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +175,7 @@ func TestScaleWorkloadFakeResumeAtTarget(t *testing.T) {
 
 func TestScaleWorkloadFakeNoWait(t *testing.T) {
 	cs := fakeScaleCluster(readyDeployment("web", 3))
-	rt, _ := clusterRuntime(Clients{Kube: cs})
+	rt, _ := clusterRuntime(function.Clients{Kube: cs})
 	out, err := ScaleWorkload().Invoke(context.Background(), rt, scaleArgs(map[string]any{"replicas": int64(5), "wait": false}))
 	if err != nil {
 		t.Fatal(err)
@@ -189,10 +191,10 @@ func TestScaleWorkloadFakeNoWait(t *testing.T) {
 
 func TestScaleWorkloadFakeTimeout(t *testing.T) {
 	cs := fakeScaleCluster(readyDeployment("web", 3))
-	rt, _ := clusterRuntime(Clients{Kube: cs})
+	rt, _ := clusterRuntime(function.Clients{Kube: cs})
 	_, err := ScaleWorkload().Invoke(context.Background(), rt, scaleArgs(map[string]any{"timeout": "200ms"}))
 	want := "Deployment shop/web not ready at 0 replicas within 200ms: 3 of 3 pods ready, observed generation 1 of 2"
-	if err == nil || err.Error() != want || IsPermanent(err) {
+	if err == nil || err.Error() != want || function.IsPermanent(err) {
 		t.Fatalf("err = %v, want retryable %q", err, want)
 	}
 }
@@ -210,9 +212,9 @@ func TestScaleWorkloadFakeBadArgs(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			rt, _ := clusterRuntime(Clients{Kube: fakeScaleCluster(readyDeployment("web", 1))})
+			rt, _ := clusterRuntime(function.Clients{Kube: fakeScaleCluster(readyDeployment("web", 1))})
 			_, err := ScaleWorkload().Invoke(context.Background(), rt, scaleArgs(tc.args))
-			if !IsPermanent(err) || err.Error() != tc.want {
+			if !function.IsPermanent(err) || err.Error() != tc.want {
 				t.Fatalf("err = %v, want permanent %q", err, tc.want)
 			}
 		})
@@ -220,9 +222,9 @@ func TestScaleWorkloadFakeBadArgs(t *testing.T) {
 }
 
 func TestScaleWorkloadFakeMissingClients(t *testing.T) {
-	rt, _ := clusterRuntime(Clients{})
+	rt, _ := clusterRuntime(function.Clients{})
 	_, err := ScaleWorkload().Invoke(context.Background(), rt, scaleArgs(nil))
-	if !IsPermanent(err) || !strings.Contains(err.Error(), "no cluster clients") {
+	if !function.IsPermanent(err) || !strings.Contains(err.Error(), "no cluster clients") {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -7,22 +7,24 @@ import (
 
 	"github.com/google/cel-go/cel"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 // Sleep waits for a duration, or until the action is cancelled or the phase
 // times out. Use it to let replication settle or a cache flush before a
 // snapshot.
-func Sleep() Function {
-	return Typed[SleepArgs, SleepOutputs]{Sig: sleepSignature, Run: runSleep}
+func Sleep() function.Function {
+	return function.Typed[SleepArgs, SleepOutputs]{Sig: sleepSignature, Run: runSleep}
 }
 
-var sleepSignature = Signature{
+var sleepSignature = function.Signature{
 	Name: "sleep",
 	Doc:  "Waits for a duration; cancelling the action or the phase timeout ends the wait early with an error.",
-	Args: []Arg{
+	Args: []function.Arg{
 		{Name: "duration", Type: cel.DurationType, Required: true, Doc: `how long to wait, e.g. "30s" or duration("1m")`},
 	},
-	Outputs: []Output{
+	Outputs: []function.Output{
 		{Name: "slept", Type: cel.DurationType, Doc: "how long the wait lasted"},
 	},
 }
@@ -37,9 +39,9 @@ type SleepOutputs struct {
 	Slept string `json:"slept"`
 }
 
-func runSleep(ctx context.Context, rt *Runtime, in SleepArgs) (SleepOutputs, error) {
+func runSleep(ctx context.Context, rt *function.Runtime, in SleepArgs) (SleepOutputs, error) {
 	if in.Duration.Duration < 0 {
-		return SleepOutputs{}, Permanent(fmt.Errorf("duration must not be negative, got %s", in.Duration.Duration))
+		return SleepOutputs{}, function.Permanent(fmt.Errorf("duration must not be negative, got %s", in.Duration.Duration))
 	}
 	start := rt.Clock.Now()
 	select {

@@ -17,6 +17,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/snapflow/snapflow/engine/celenv"
+	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
@@ -25,8 +26,8 @@ import (
 // every snapshot is cut, before waiting for them to be ready to use. By
 // default the snapshots use a Retain copy of their class, so deleting the
 // application's namespace keeps them.
-func Snapshot() Function {
-	return Typed[SnapshotArgs, SnapshotOutputs]{Sig: snapshotSignature, Run: runSnapshot}
+func Snapshot() function.Function {
+	return function.Typed[SnapshotArgs, SnapshotOutputs]{Sig: snapshotSignature, Run: runSnapshot}
 }
 
 // snapshotObject is snapflow.Snapshot. It is declared here only;
@@ -35,10 +36,10 @@ func Snapshot() Function {
 var snapshotObject = objectOf[SnapshotRecord]("Snapshot",
 	"a CSI snapshot of one claim, with what restoring the claim needs when the original is gone")
 
-var snapshotSignature = Signature{
+var snapshotSignature = function.Signature{
 	Name: "snapshot",
 	Doc:  "Takes CSI VolumeSnapshots of claims, all at once, and releases quiesce holds as soon as every snapshot is cut.",
-	Args: []Arg{
+	Args: []function.Arg{
 		{Name: "namespace", Type: cel.StringType, Required: true, Doc: "namespace of the claims"},
 		{Name: "pvcs", Type: cel.ListType(cel.StringType), Required: true,
 			Doc: "names of the claims, e.g. ${{ workload.pvcs.map(p, p.name) }}"},
@@ -52,7 +53,7 @@ var snapshotSignature = Signature{
 			Doc: "snapshot with a copy of the class whose deletionPolicy is Retain, so deleting the namespace keeps the snapshots"},
 		{Name: "timeout", Type: cel.DurationType, Default: "10m", Doc: "how long the snapshots may take to be cut and ready"},
 	},
-	Outputs: []Output{
+	Outputs: []function.Output{
 		{Name: "snapshots", Type: cel.ListType(snapshotObject.Type()), Doc: "one per claim, in the order of pvcs"},
 		{Name: "quiesceHold", Type: cel.DurationType,
 			Doc: "how long the longest quiesce hold lasted until the snapshots were cut; 0s if nothing was held"},
@@ -112,11 +113,11 @@ func (in SnapshotArgs) validate() error {
 	if in.Timeout.Duration <= 0 {
 		errs = append(errs, fmt.Errorf("timeout must be positive, got %s", in.Timeout.Duration))
 	}
-	return Permanent(errors.Join(errs...))
+	return function.Permanent(errors.Join(errs...))
 }
 
-func runSnapshot(ctx context.Context, rt *Runtime, in SnapshotArgs) (SnapshotOutputs, error) {
-	if err := rt.Clients.Check(UsesKube | UsesSnapshots); err != nil {
+func runSnapshot(ctx context.Context, rt *function.Runtime, in SnapshotArgs) (SnapshotOutputs, error) {
+	if err := rt.Clients.Check(function.UsesKube | function.UsesSnapshots); err != nil {
 		return SnapshotOutputs{}, err
 	}
 	if err := in.validate(); err != nil {
@@ -143,7 +144,7 @@ func runSnapshot(ctx context.Context, rt *Runtime, in SnapshotArgs) (SnapshotOut
 
 // snapshotRun is one call's VolumeSnapshots, one per claim.
 type snapshotRun struct {
-	rt      *Runtime
+	rt      *function.Runtime
 	ns      string
 	claims  []claim
 	timeout time.Duration // to be cut and ready
@@ -215,7 +216,7 @@ func (s *snapshotRun) adopt(ctx context.Context, name string, cl claim) error {
 		return err
 	}
 	if !createdBy(s.rt, vs) || ptr.Deref(vs.Spec.Source.PersistentVolumeClaimName, "") != cl.pvc.Name {
-		return Permanent(fmt.Errorf("it exists but was not created by this phase for claim %s", cl.pvc.Name))
+		return function.Permanent(fmt.Errorf("it exists but was not created by this phase for claim %s", cl.pvc.Name))
 	}
 	return nil
 }
@@ -317,7 +318,7 @@ func (s *snapshotRun) rollback(ctx context.Context, cause error) error {
 }
 
 // getRecord describes the ready VolumeSnapshot ns/name of cl.
-func getRecord(ctx context.Context, rt *Runtime, ns, name string, cl claim) (SnapshotRecord, error) {
+func getRecord(ctx context.Context, rt *function.Runtime, ns, name string, cl claim) (SnapshotRecord, error) {
 	cs := rt.Clients.Snapshots.SnapshotV1()
 	vs, err := cs.VolumeSnapshots(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {

@@ -16,6 +16,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
+
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 const immediate = storagev1.VolumeBindingImmediate
@@ -107,7 +109,7 @@ func TestSnapshotFakeClassSelection(t *testing.T) {
 			fc := newFakeCluster(t, append(tc.objs, boundClaim("data", "fast")...)...)
 			_, err := runSnapshotFake(t, fc, snapArgs(map[string]any{"volumeSnapshotClass": tc.arg, "durable": false}, "data"))
 			if tc.wantErr != nil {
-				if err == nil || !IsPermanent(err) {
+				if err == nil || !function.IsPermanent(err) {
 					t.Fatalf("err = %v, want a permanent error", err)
 				}
 				for _, w := range tc.wantErr {
@@ -158,7 +160,7 @@ func TestSnapshotFakeDurableRetainCopy(t *testing.T) {
 			fc := newFakeCluster(t, append(objs, tc.existing...)...)
 			out, err := runSnapshotFake(t, fc, snapArgs(nil, "data"))
 			if tc.wantErr != "" {
-				if err == nil || !IsPermanent(err) || !strings.Contains(err.Error(), tc.wantErr) {
+				if err == nil || !function.IsPermanent(err) || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want a permanent error containing %q", err, tc.wantErr)
 				}
 				return
@@ -310,7 +312,7 @@ func TestSnapshotFakeRefusesForeignSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := runSnapshotFake(t, fc, snapArgs(nil, "data"))
-	if err == nil || !IsPermanent(err) || !strings.Contains(err.Error(), "not created by this phase") {
+	if err == nil || !function.IsPermanent(err) || !strings.Contains(err.Error(), "not created by this phase") {
 		t.Fatalf("err = %v", err)
 	}
 	fc.volumeSnapshot(t, name) // still there
@@ -331,7 +333,7 @@ func TestSnapshotFakeClaimNotBound(t *testing.T) {
 func TestSnapshotArgsValidate(t *testing.T) {
 	err := SnapshotArgs{PVCs: []string{"a", "a", ""}}.validate()
 	want := "namespace is empty\npvcs[1]: \"a\" is empty or a duplicate\npvcs[2]: \"\" is empty or a duplicate\ntimeout must be positive, got 0s"
-	if err == nil || !IsPermanent(err) || err.Error() != want {
+	if err == nil || !function.IsPermanent(err) || err.Error() != want {
 		t.Fatalf("err = %v, want %q", err, want)
 	}
 }

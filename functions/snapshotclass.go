@@ -15,6 +15,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 // snapshotClass is what choosing and copying needs of a VolumeSnapshotClass
@@ -173,13 +175,13 @@ func (c *classChooser) choose(ctx context.Context, cl claim) (string, error) {
 func (c *classChooser) named(ctx context.Context, cl claim, name, namedBy string) (string, error) {
 	cls, err := c.api.get(ctx, name)
 	if apierrors.IsNotFound(err) {
-		return "", Permanent(fmt.Errorf("%s %q, named by %s, does not exist", c.api.kind, name, namedBy))
+		return "", function.Permanent(fmt.Errorf("%s %q, named by %s, does not exist", c.api.kind, name, namedBy))
 	}
 	if err != nil {
 		return "", fmt.Errorf("get %s %s: %w", c.api.kind, name, err)
 	}
 	if cls.Driver != cl.driver {
-		return "", Permanent(fmt.Errorf("%s %q, named by %s, is for driver %q, but claim %s is on driver %q",
+		return "", function.Permanent(fmt.Errorf("%s %q, named by %s, is for driver %q, but claim %s is on driver %q",
 			c.api.kind, name, namedBy, cls.Driver, cl.String(), cl.driver))
 	}
 	return name, nil
@@ -211,13 +213,13 @@ func (c *classChooser) annotated(ctx context.Context, cl claim) (string, error) 
 	case len(marked) == 1:
 		return marked[0], nil
 	case len(marked) > 1:
-		return "", Permanent(fmt.Errorf("%d %ses are annotated %s=\"true\" for %s: %s; %s",
+		return "", function.Permanent(fmt.Errorf("%d %ses are annotated %s=\"true\" for %s: %s; %s",
 			len(marked), c.api.kind, annotationIsSnapshotClass, where, strings.Join(marked, ", "), fix))
 	case len(others) > 0:
-		return "", Permanent(fmt.Errorf("no %s is annotated %s=\"true\" for %s; candidates: %s; %s",
+		return "", function.Permanent(fmt.Errorf("no %s is annotated %s=\"true\" for %s; candidates: %s; %s",
 			c.api.kind, annotationIsSnapshotClass, where, strings.Join(others, ", "), fix))
 	}
-	return "", Permanent(fmt.Errorf("no %s exists for %s; create one for the driver and %s", c.api.kind, where, fix))
+	return "", function.Permanent(fmt.Errorf("no %s exists for %s; create one for the driver and %s", c.api.kind, where, fix))
 }
 
 // retainClass returns a class like name whose deletionPolicy is Retain, so
@@ -252,7 +254,7 @@ func retainClass(ctx context.Context, api classAPI, name string) (string, error)
 		return want.Name, nil
 	}
 	if !have.retainCopy() || have.Annotations[annotationRetainOf] != name {
-		return "", Permanent(fmt.Errorf("%s %q exists but is not snapflow's Retain copy of %q (driver %q, deletionPolicy %s); rename or delete it",
+		return "", function.Permanent(fmt.Errorf("%s %q exists but is not snapflow's Retain copy of %q (driver %q, deletionPolicy %s); rename or delete it",
 			api.kind, want.Name, name, have.Driver, have.Policy))
 	}
 	if err := api.update(ctx, want); err != nil {
@@ -275,7 +277,7 @@ func retainName(class string) string {
 
 // chooseClasses picks each claim's class, durable or not, getting each
 // Retain copy once.
-func chooseClasses(ctx context.Context, rt *Runtime, api classAPI, explicit string, durable bool, claims []claim) ([]string, error) {
+func chooseClasses(ctx context.Context, rt *function.Runtime, api classAPI, explicit string, durable bool, claims []claim) ([]string, error) {
 	ch := &classChooser{api: api, kube: rt.Clients.Kube, explicit: explicit}
 	retained := map[string]string{}
 	out := make([]string, len(claims))

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 
+	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
@@ -27,10 +28,10 @@ const labelGroupSnapshot = "snapflow.dev/group-snapshot"
 // v1beta2, served by external-snapshotter 8.3 and later) over the claims,
 // so the driver cuts them at one instant. The snapshot controller makes a
 // member VolumeSnapshot per claim; those are what the outputs list.
-func snapshotGroup(ctx context.Context, rt *Runtime, in SnapshotArgs, claims []claim) (SnapshotOutputs, error) {
+func snapshotGroup(ctx context.Context, rt *function.Runtime, in SnapshotArgs, claims []claim) (SnapshotOutputs, error) {
 	for _, cl := range claims[1:] {
 		if cl.driver != claims[0].driver {
-			return SnapshotOutputs{}, Permanent(fmt.Errorf("a group snapshot takes claims of one driver, but %s is on %q and %s on %q",
+			return SnapshotOutputs{}, function.Permanent(fmt.Errorf("a group snapshot takes claims of one driver, but %s is on %q and %s on %q",
 				claims[0], claims[0].driver, cl, cl.driver))
 		}
 	}
@@ -41,7 +42,7 @@ func snapshotGroup(ctx context.Context, rt *Runtime, in SnapshotArgs, claims []c
 	}
 	for i, c := range classes {
 		if c != classes[0] {
-			return SnapshotOutputs{}, Permanent(fmt.Errorf("claims %s and %s need different VolumeGroupSnapshotClasses (%s, %s), but a group takes one; pass volumeSnapshotClass",
+			return SnapshotOutputs{}, function.Permanent(fmt.Errorf("claims %s and %s need different VolumeGroupSnapshotClasses (%s, %s), but a group takes one; pass volumeSnapshotClass",
 				claims[0], claims[i], classes[0], c))
 		}
 	}
@@ -55,7 +56,7 @@ func snapshotGroup(ctx context.Context, rt *Runtime, in SnapshotArgs, claims []c
 
 // groupRun is one call's VolumeGroupSnapshot.
 type groupRun struct {
-	rt      *Runtime
+	rt      *function.Runtime
 	ns      string
 	claims  []claim
 	name    string
@@ -133,7 +134,7 @@ func (g *groupRun) create(ctx context.Context, class string) error {
 	if apierrors.IsAlreadyExists(err) {
 		var have *groupv1beta2.VolumeGroupSnapshot
 		if have, err = api.Get(ctx, g.name, metav1.GetOptions{}); err == nil && !createdBy(g.rt, have) {
-			err = Permanent(errors.New("it exists but was not created by this phase"))
+			err = function.Permanent(errors.New("it exists but was not created by this phase"))
 		}
 	}
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/snapflow/snapflow/engine/celenv"
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 // Labels and annotations the volume functions read and write.
@@ -76,7 +77,7 @@ func objectOf[T any](name, doc string) celenv.Object {
 
 // ownedMeta is the metadata of an object function fn creates. LabelPhase
 // lets a resumed phase tell its own objects from a user's.
-func ownedMeta(rt *Runtime, fn, namespace, name string) metav1.ObjectMeta {
+func ownedMeta(rt *function.Runtime, fn, namespace, name string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{
 		Name:      name,
 		Namespace: namespace,
@@ -85,7 +86,7 @@ func ownedMeta(rt *Runtime, fn, namespace, name string) metav1.ObjectMeta {
 }
 
 // createdBy reports whether the phase of rt created obj.
-func createdBy(rt *Runtime, obj metav1.Object) bool {
+func createdBy(rt *function.Runtime, obj metav1.Object) bool {
 	return obj.GetLabels()[LabelPhase] == rt.Names.Prefix()
 }
 
@@ -342,7 +343,7 @@ func getClaims(ctx context.Context, kube kubernetes.Interface, ns string, names 
 		pvc, err := kube.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
-			errs = append(errs, Permanent(fmt.Errorf("claim %s/%s does not exist", ns, name)))
+			errs = append(errs, function.Permanent(fmt.Errorf("claim %s/%s does not exist", ns, name)))
 			continue
 		case err != nil:
 			errs = append(errs, fmt.Errorf("get claim %s/%s: %w", ns, name, err))
@@ -357,7 +358,7 @@ func getClaims(ctx context.Context, kube kubernetes.Interface, ns string, names 
 			continue
 		}
 		if pv.Spec.CSI == nil {
-			errs = append(errs, Permanent(fmt.Errorf("volume %s of claim %s/%s is not a CSI volume, so it has no CSI snapshots", pv.Name, ns, name)))
+			errs = append(errs, function.Permanent(fmt.Errorf("volume %s of claim %s/%s is not a CSI volume, so it has no CSI snapshots", pv.Name, ns, name)))
 			continue
 		}
 		out = append(out, claim{pvc: pvc, driver: pv.Spec.CSI.Driver})

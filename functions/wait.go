@@ -20,20 +20,21 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/snapflow/snapflow/engine/celenv"
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 // Wait waits until a CEL condition over an object of any kind is true: a
 // database operator reporting ready, a job finished, a ConfigMap flag set.
 // It watches the object, so it reacts at once and costs nothing while it
 // waits; an object that does not exist yet is waited for too.
-func Wait() Function {
-	return Typed[WaitArgs, WaitOutputs]{Sig: waitSignature, Run: runWait}
+func Wait() function.Function {
+	return function.Typed[WaitArgs, WaitOutputs]{Sig: waitSignature, Run: runWait}
 }
 
-var waitSignature = Signature{
+var waitSignature = function.Signature{
 	Name: "wait",
 	Doc:  "Waits until a CEL condition over an object is true, watching the object; fails after a timeout.",
-	Args: []Arg{
+	Args: []function.Arg{
 		{Name: "apiVersion", Type: cel.StringType, Required: true, Doc: "API version of the object, e.g. apps/v1 or v1"},
 		{Name: "kind", Type: cel.StringType, Required: true, Doc: "kind of the object, e.g. StatefulSet"},
 		{Name: "namespace", Type: cel.StringType, Default: "", Doc: "namespace of the object; empty for a cluster-scoped kind"},
@@ -42,7 +43,7 @@ var waitSignature = Signature{
 			`e.g. "object.status.readyReplicas == 3"; a missing field counts as not yet true; ${{ }} interpolates other values into it`},
 		{Name: "timeout", Type: cel.DurationType, Default: "5m", Doc: "how long to wait"},
 	},
-	Outputs: []Output{
+	Outputs: []function.Output{
 		{Name: "object", Type: cel.DynType, Doc: "the object when the condition became true"},
 		{Name: "waited", Type: cel.DurationType, Doc: "how long the wait lasted"},
 	},
@@ -64,14 +65,14 @@ type WaitOutputs struct {
 	Waited string         `json:"waited"`
 }
 
-func runWait(ctx context.Context, rt *Runtime, in WaitArgs) (WaitOutputs, error) {
+func runWait(ctx context.Context, rt *function.Runtime, in WaitArgs) (WaitOutputs, error) {
 	switch {
 	case in.APIVersion == "" || in.Kind == "" || in.Name == "" || in.Condition == "":
-		return WaitOutputs{}, Permanent(errors.New("apiVersion, kind, name and condition must not be empty"))
+		return WaitOutputs{}, function.Permanent(errors.New("apiVersion, kind, name and condition must not be empty"))
 	case in.Timeout.Duration <= 0:
-		return WaitOutputs{}, Permanent(fmt.Errorf("timeout must be positive, got %s", in.Timeout.Duration))
+		return WaitOutputs{}, function.Permanent(fmt.Errorf("timeout must be positive, got %s", in.Timeout.Duration))
 	}
-	if err := rt.Clients.Check(UsesDynamic); err != nil {
+	if err := rt.Clients.Check(function.UsesDynamic); err != nil {
 		return WaitOutputs{}, err
 	}
 	cond, err := compileCondition(in.Condition)
@@ -110,14 +111,14 @@ func runWait(ctx context.Context, rt *Runtime, in WaitArgs) (WaitOutputs, error)
 
 // resourceOf resolves the kind to its resource and checks the namespace
 // against its scope.
-func resourceOf(c Clients, in WaitArgs) (dynamic.ResourceInterface, error) {
+func resourceOf(c function.Clients, in WaitArgs) (dynamic.ResourceInterface, error) {
 	gv, err := schema.ParseGroupVersion(in.APIVersion)
 	if err != nil {
-		return nil, Permanent(fmt.Errorf("apiVersion %q: %w", in.APIVersion, err))
+		return nil, function.Permanent(fmt.Errorf("apiVersion %q: %w", in.APIVersion, err))
 	}
 	m, err := c.Mapper.RESTMapping(gv.WithKind(in.Kind).GroupKind(), gv.Version)
 	if meta.IsNoMatchError(err) {
-		return nil, Permanent(fmt.Errorf("the cluster has no kind %s in %s", in.Kind, in.APIVersion))
+		return nil, function.Permanent(fmt.Errorf("the cluster has no kind %s in %s", in.Kind, in.APIVersion))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find the resource of %s %s: %w", in.APIVersion, in.Kind, err)
@@ -125,9 +126,9 @@ func resourceOf(c Clients, in WaitArgs) (dynamic.ResourceInterface, error) {
 	namespaced := m.Scope.Name() == meta.RESTScopeNameNamespace
 	switch {
 	case namespaced && in.Namespace == "":
-		return nil, Permanent(fmt.Errorf("%s is namespaced: namespace must not be empty", in.Kind))
+		return nil, function.Permanent(fmt.Errorf("%s is namespaced: namespace must not be empty", in.Kind))
 	case !namespaced && in.Namespace != "":
-		return nil, Permanent(fmt.Errorf("%s is cluster-scoped: namespace must be empty, got %q", in.Kind, in.Namespace))
+		return nil, function.Permanent(fmt.Errorf("%s is cluster-scoped: namespace must be empty, got %q", in.Kind, in.Namespace))
 	case namespaced:
 		return c.Dynamic.Resource(m.Resource).Namespace(in.Namespace), nil
 	}
@@ -154,13 +155,13 @@ func (w *waiter) check(ctx context.Context) func(runtime.Object) (bool, error) {
 		w.evalErr = err
 		switch {
 		case errors.Is(err, celenv.ErrCostLimit):
-			return false, Permanent(err)
+			return false, function.Permanent(err)
 		case err != nil:
 			return false, nil // e.g. no such key: the status is not there yet
 		}
 		done, ok := v.(bool)
 		if !ok {
-			return false, Permanent(fmt.Errorf("condition %s evaluated to %T, not a bool", w.cond.Source(), v))
+			return false, function.Permanent(fmt.Errorf("condition %s evaluated to %T, not a bool", w.cond.Source(), v))
 		}
 		return done, nil
 	}
@@ -204,17 +205,17 @@ func compileCondition(expr string) (*celenv.Program, error) {
 	}
 	ast, issues := scope.Parse(expr)
 	if issues != nil {
-		return nil, Permanent(fmt.Errorf("condition %s: %s", expr, issueText(issues)))
+		return nil, function.Permanent(fmt.Errorf("condition %s: %s", expr, issueText(issues)))
 	}
 	if v := otherVariable(ast); v != "" {
-		return nil, Permanent(fmt.Errorf("condition %s: only the variable object is set here, not %s; put other values in with ${{ }}", expr, v))
+		return nil, function.Permanent(fmt.Errorf("condition %s: only the variable object is set here, not %s; put other values in with ${{ }}", expr, v))
 	}
 	prg, issues := scope.Check(ast)
 	if issues != nil {
-		return nil, Permanent(fmt.Errorf("condition %s: %s", expr, issueText(issues)))
+		return nil, function.Permanent(fmt.Errorf("condition %s: %s", expr, issueText(issues)))
 	}
 	if k := prg.Type().Kind(); k != cel.BoolKind && k != cel.DynKind {
-		return nil, Permanent(fmt.Errorf("condition %s must evaluate to bool but got %s", expr, celenv.TypeString(prg.Type())))
+		return nil, function.Permanent(fmt.Errorf("condition %s must evaluate to bool but got %s", expr, celenv.TypeString(prg.Type())))
 	}
 	return prg, nil
 }

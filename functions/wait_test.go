@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
+
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 var (
@@ -23,13 +25,13 @@ var (
 
 // fakeWaitClients are a fake dynamic client and mapper that know
 // ConfigMaps (namespaced) and Namespaces (cluster-scoped).
-func fakeWaitClients(objs ...runtime.Object) (Clients, *dynamicfake.FakeDynamicClient) {
+func fakeWaitClients(objs ...runtime.Object) (function.Clients, *dynamicfake.FakeDynamicClient) {
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 		map[schema.GroupVersionResource]string{configMapsGVR: "ConfigMapList", namespacesGVR: "NamespaceList"}, objs...)
 	mapper := meta.NewDefaultRESTMapper([]schema.GroupVersion{{Version: "v1"}})
 	mapper.Add(schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, meta.RESTScopeNamespace)
 	mapper.Add(schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}, meta.RESTScopeRoot)
-	return Clients{Dynamic: dyn, Mapper: mapper}, dyn
+	return function.Clients{Dynamic: dyn, Mapper: mapper}, dyn
 }
 
 func unstructuredConfigMap(name string, data map[string]any) *unstructured.Unstructured {
@@ -150,7 +152,7 @@ func TestWaitFakeTimeoutSaysWhatItSaw(t *testing.T) {
 			rt, _ := clusterRuntime(c)
 			_, err := Wait().Invoke(context.Background(), rt, waitArgs(map[string]any{"timeout": "200ms", "condition": tc.condition}))
 			want := "ConfigMap shop/flags did not satisfy " + tc.condition + " within 200ms: " + tc.want
-			if err == nil || err.Error() != want || IsPermanent(err) {
+			if err == nil || err.Error() != want || function.IsPermanent(err) {
 				t.Fatalf("err = %v\nwant retryable %s", err, want)
 			}
 		})
@@ -181,7 +183,7 @@ func TestWaitFakeBadArgs(t *testing.T) {
 			c, _ := fakeWaitClients(unstructuredConfigMap("flags", map[string]any{"go": "no"}))
 			rt, _ := clusterRuntime(c)
 			_, err := Wait().Invoke(context.Background(), rt, waitArgs(tc.args))
-			if !IsPermanent(err) || !strings.HasPrefix(err.Error(), tc.want) {
+			if !function.IsPermanent(err) || !strings.HasPrefix(err.Error(), tc.want) {
 				t.Fatalf("err = %v\nwant permanent %s", err, tc.want)
 			}
 		})
@@ -201,7 +203,7 @@ func TestWaitFakeMissingClients(t *testing.T) {
 	c.Mapper = nil
 	rt, _ := clusterRuntime(c)
 	_, err := Wait().Invoke(context.Background(), rt, waitArgs(nil))
-	if !IsPermanent(err) || !strings.Contains(err.Error(), "no cluster clients") {
+	if !function.IsPermanent(err) || !strings.Contains(err.Error(), "no cluster clients") {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/snapflow/snapflow/engine/celenv"
 	"github.com/snapflow/snapflow/engine/decode"
 	"github.com/snapflow/snapflow/engine/diag"
+	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/engine/plan"
-	"github.com/snapflow/snapflow/functions"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
@@ -23,7 +23,7 @@ type phaseDecl struct {
 	stage v1alpha1.PhaseStage
 	index int // within its stage
 	path  string
-	fn    functions.Function // nil when the function is unknown
+	fn    function.Function // nil when the function is unknown
 }
 
 // actionCtx is what compiling one action's phases shares.
@@ -78,7 +78,7 @@ func (r *run) declarePhases(action, path string, spec v1alpha1.ActionSpec) *acti
 			switch first, dup := ac.byName[ps.Name]; {
 			case ps.Name == "":
 				r.errorf(r.src.Pos(d.path), namePath, "missing phase name")
-			case !functions.Identifier.MatchString(ps.Name):
+			case !function.Identifier.MatchString(ps.Name):
 				r.errorf(r.src.Pos(namePath), namePath, "phase name %q must be an identifier (letters, digits and _) so expressions can read phases.%s", ps.Name, ps.Name)
 			case dup:
 				r.errorf(r.src.Pos(namePath), namePath, "duplicate phase name %q (first used at %s)", ps.Name, r.src.Pos(first.path+".name"))
@@ -94,7 +94,7 @@ func (r *run) declarePhases(action, path string, spec v1alpha1.ActionSpec) *acti
 	return ac
 }
 
-func (r *run) resolveFunc(d *phaseDecl) functions.Function {
+func (r *run) resolveFunc(d *phaseDecl) function.Function {
 	path := d.path + ".func"
 	if d.spec.Func == "" {
 		r.errorf(r.src.Pos(d.path), path, "missing func")

@@ -14,20 +14,20 @@ import (
 	"github.com/snapflow/snapflow/engine/celenv"
 	"github.com/snapflow/snapflow/engine/decode"
 	"github.com/snapflow/snapflow/engine/diag"
+	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/engine/plan"
-	"github.com/snapflow/snapflow/functions"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
 // Compiler compiles blueprints against one function registry. It is safe for
 // concurrent use.
 type Compiler struct {
-	reg *functions.Registry
+	reg *function.Registry
 	env *celenv.Env
 }
 
 // New builds a compiler for the functions in reg.
-func New(reg *functions.Registry) (*Compiler, error) {
+func New(reg *function.Registry) (*Compiler, error) {
 	env, err := celenv.New(reg.Objects())
 	if err != nil {
 		return nil, fmt.Errorf("build CEL environment: %w", err)
@@ -104,7 +104,7 @@ func (r *run) compileParams(specs map[string]v1alpha1.ParamSpec, objects map[str
 	var params []plan.Param
 	for _, name := range sortedKeys(specs) {
 		spec, path := specs[name], decode.Join(paramsPath, name)
-		if !functions.Identifier.MatchString(name) {
+		if !function.Identifier.MatchString(name) {
 			r.errorf(r.src.KeyPos(path), path, "param name %q must be an identifier (letters, digits and _) so expressions can read params.%s", name, name)
 			continue
 		}

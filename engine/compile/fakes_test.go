@@ -7,7 +7,7 @@ import (
 	"github.com/google/cel-go/cel"
 
 	"github.com/snapflow/snapflow/engine/celenv"
-	"github.com/snapflow/snapflow/functions"
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 // Fake functions for compiler tests: their signatures are shaped like the
@@ -21,60 +21,68 @@ var fakeSnapshotObject = celenv.Object{Name: "snapflow.test.Snapshot", Fields: [
 	{Name: "handle", Type: cel.StringType, Doc: "snapshot handle"},
 }}
 
-func fakeFunc(sig functions.Signature) functions.Function {
+func fakeFunc(sig function.Signature) function.Function {
 	return fakeFn{sig: sig}
 }
 
-type fakeFn struct{ sig functions.Signature }
+type fakeFn struct{ sig function.Signature }
 
-func (f fakeFn) Signature() functions.Signature { return f.sig }
-func (f fakeFn) Invoke(context.Context, *functions.Runtime, map[string]any) (map[string]any, error) {
+func (f fakeFn) Signature() function.Signature { return f.sig }
+func (f fakeFn) Invoke(context.Context, *function.Runtime, map[string]any) (map[string]any, error) {
 	return map[string]any{}, nil
 }
-func (f fakeFn) Release(context.Context, *functions.Runtime, string) error { return nil }
+func (f fakeFn) Release(context.Context, *function.Runtime, string) error { return nil }
 
-func fakeRegistry(t testing.TB) *functions.Registry {
+func fakeRegistry(t testing.TB) *function.Registry {
 	t.Helper()
-	reg, err := functions.NewRegistry(
-		fakeFunc(functions.Signature{
+	reg, err := function.NewRegistry(
+		fakeFunc(function.Signature{
 			Name: "quiesce", Doc: "fake quiesce",
-			Args: []functions.Arg{
+			Args: []function.Arg{
 				{Name: "pod", Type: cel.StringType, Required: true, Doc: "pod"},
 				{Name: "command", Type: cel.ListType(cel.StringType), Required: true, Doc: "command"},
 			},
-			Outputs: []functions.Output{{Name: "heldFor", Type: cel.DurationType, Doc: "hold"}},
+			Outputs: []function.Output{{Name: "heldFor", Type: cel.DurationType, Doc: "hold"}},
 		}),
-		fakeFunc(functions.Signature{
+		fakeFunc(function.Signature{
 			Name: "snapshot", Doc: "fake snapshot",
-			Args: []functions.Arg{
+			Args: []function.Arg{
 				{Name: "pvcs", Type: cel.ListType(cel.StringType), Required: true, Doc: "claims"},
 				{Name: "class", Type: cel.StringType, Default: "", Doc: "snapshot class"},
 				{Name: "durable", Type: cel.BoolType, Default: true, Doc: "retain"},
 			},
-			Outputs: []functions.Output{
+			Outputs: []function.Output{
 				{Name: "snapshots", Type: cel.ListType(fakeSnapshotObject.Type()), Doc: "snapshots"},
 				{Name: "count", Type: cel.IntType, Doc: "how many"},
 			},
 			Objects: []celenv.Object{fakeSnapshotObject},
 		}),
-		fakeFunc(functions.Signature{
+		fakeFunc(function.Signature{
 			Name: "cloneReadOnly", Doc: "fake clone",
-			Args: []functions.Arg{
+			Args: []function.Arg{
 				{Name: "snapshots", Type: cel.ListType(fakeSnapshotObject.Type()), Required: true, Doc: "snapshots"},
 			},
-			Outputs: []functions.Output{{Name: "pvcs", Type: cel.ListType(cel.StringType), Doc: "clones"}},
+			Outputs: []function.Output{{Name: "pvcs", Type: cel.ListType(cel.StringType), Doc: "clones"}},
 		}),
-		fakeFunc(functions.Signature{
+		fakeFunc(function.Signature{
 			Name: "export", Doc: "fake export",
-			Args: []functions.Arg{
+			Args: []function.Arg{
 				{Name: "pvcs", Type: cel.ListType(cel.StringType), Required: true, Doc: "claims"},
 				{Name: "location", Type: cel.StringType, Required: true, Doc: "location"},
 				{Name: "tag", Type: cel.StringType, Doc: "tag"},
 			},
-			Outputs: []functions.Output{{Name: "exports", Type: cel.ListType(cel.DynType), Doc: "exports"}},
+			Outputs: []function.Output{{Name: "exports", Type: cel.ListType(cel.DynType), Doc: "exports"}},
 		}),
-		functions.Log(),
-		functions.Sleep(),
+		fakeFunc(function.Signature{
+			Name: "log", Doc: "fake log",
+			Args:    []function.Arg{{Name: "message", Type: cel.StringType, Required: true, Doc: "text"}},
+			Outputs: []function.Output{{Name: "message", Type: cel.StringType, Doc: "text"}},
+		}),
+		fakeFunc(function.Signature{
+			Name: "sleep", Doc: "fake sleep",
+			Args:    []function.Arg{{Name: "duration", Type: cel.DurationType, Required: true, Doc: "how long"}},
+			Outputs: []function.Output{{Name: "slept", Type: cel.DurationType, Doc: "how long"}},
+		}),
 	)
 	if err != nil {
 		t.Fatal(err)

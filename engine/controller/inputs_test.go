@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/cel-go/cel"
 	"github.com/google/go-cmp/cmp"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -13,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/snapflow/snapflow/engine/compile"
-	"github.com/snapflow/snapflow/functions"
+	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
@@ -128,7 +129,7 @@ func TestLocationVarHasNoSecrets(t *testing.T) {
 }
 
 func TestCompileCacheRendersPositions(t *testing.T) {
-	reg, err := functions.Builtins()
+	reg, err := function.NewRegistry(fakeLog)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,3 +172,12 @@ func TestCompileCacheRendersPositions(t *testing.T) {
 		t.Errorf("cache holds %d generations, want 1", len(cc.m))
 	}
 }
+
+// fakeLog has the built-in log's signature; the engine's tests never use
+// the built-ins.
+var fakeLog = function.Typed[struct {
+	Message string `json:"message"`
+}, struct{}]{Sig: function.Signature{
+	Name: "log", Doc: "fake log",
+	Args: []function.Arg{{Name: "message", Type: cel.StringType, Required: true, Doc: "text"}},
+}}

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"errors"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -17,7 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/snapflow/snapflow/engine/compile"
-	"github.com/snapflow/snapflow/functions"
+	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
@@ -43,8 +44,9 @@ const (
 
 // Options configure the controller manager.
 type Options struct {
-	// Registry holds the functions blueprints may call.
-	Registry *functions.Registry
+	// Registry holds the functions blueprints may call; required. cmd/
+	// builds it from the built-ins, so the engine never imports them.
+	Registry *function.Registry
 	// Concurrency bounds how many actions run at once.
 	Concurrency int
 	// MetricsBindAddress serves metrics; "0" disables them.
@@ -65,13 +67,13 @@ type Options struct {
 	Clock clock.WithTicker
 	// Clients are what functions call; the zero value means clients built
 	// from the manager's config.
-	Clients functions.Clients
+	Clients function.Clients
 	// Mover says how export and restore start snapflow in mover pods.
-	Mover functions.Mover
+	Mover function.Mover
 }
 
 // DefaultMover runs the snapflow image's binary.
-var DefaultMover = functions.Mover{Image: "ghcr.io/snapflow/snapflow:dev", Command: []string{"/snapflow"}}
+var DefaultMover = function.Mover{Image: "ghcr.io/snapflow/snapflow:dev", Command: []string{"/snapflow"}}
 
 // Scheme is the scheme the controller uses: the built-in kinds and
 // snapflow's.
@@ -137,11 +139,7 @@ func NewManager(cfg *rest.Config, o Options) (manager.Manager, error) {
 // Setup adds the ActionSet controller and its runners to mgr.
 func Setup(mgr manager.Manager, cfg *rest.Config, o Options) error {
 	if o.Registry == nil {
-		reg, err := functions.Builtins()
-		if err != nil {
-			return fmt.Errorf("function registry: %w", err)
-		}
-		o.Registry = reg
+		return errors.New("no function registry: the caller passes one (cmd builds it from functions.Builtins)")
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultConcurrency

@@ -17,8 +17,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/snapflow/snapflow/engine/celenv"
+	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/engine/run"
-	"github.com/snapflow/snapflow/functions"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
@@ -37,7 +37,7 @@ type Reconciler struct {
 	compiled *compileCache
 	runners  *Runners
 	metrics  *runMetrics // nil: not recorded
-	clients  functions.Clients
+	clients  function.Clients
 }
 
 var _ reconcile.Reconciler = (*Reconciler)(nil)

@@ -1,4 +1,4 @@
-package functions
+package function
 
 import (
 	"github.com/google/cel-go/cel"

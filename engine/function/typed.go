@@ -1,4 +1,4 @@
-package functions
+package function
 
 import (
 	"bytes"
@@ -77,6 +77,10 @@ func checkFields(what string, t reflect.Type, declared []string) error {
 	if t.Kind() != reflect.Struct {
 		return fmt.Errorf("%s type %s must be a struct", what, t)
 	}
+	typeName := t.Name()
+	if typeName == "" {
+		typeName = t.String() // an anonymous struct
+	}
 	fields := map[string]bool{}
 	for f := range t.Fields() {
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
@@ -84,18 +88,18 @@ func checkFields(what string, t reflect.Type, declared []string) error {
 			continue
 		}
 		if name == "" {
-			return fmt.Errorf("%s field %s.%s needs a json tag", what, t.Name(), f.Name)
+			return fmt.Errorf("%s field %s.%s needs a json tag", what, typeName, f.Name)
 		}
 		fields[name] = true
 	}
 	for _, d := range declared {
 		if !fields[d] {
-			return fmt.Errorf("%s %q is declared but %s has no field with json:%q", what, d, t.Name(), d)
+			return fmt.Errorf("%s %q is declared but %s has no field with json:%q", what, d, typeName, d)
 		}
 		delete(fields, d)
 	}
 	for f := range fields {
-		return fmt.Errorf("%s struct %s has field %q that the signature does not declare", what, t.Name(), f)
+		return fmt.Errorf("%s struct %s has field %q that the signature does not declare", what, typeName, f)
 	}
 	return nil
 }

@@ -8,12 +8,12 @@ import (
 	"github.com/google/cel-go/cel"
 
 	"github.com/snapflow/snapflow/engine/celenv"
-	"github.com/snapflow/snapflow/functions"
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 // argsSchema is the schema of the args of a phase calling the function sig
 // declares: every declared arg, the required ones required, nothing else.
-func argsSchema(sig functions.Signature) Schema {
+func argsSchema(sig function.Signature) Schema {
 	props := Schema{}
 	var required []string
 	for _, a := range sig.Args {
@@ -39,7 +39,7 @@ func argsSchema(sig functions.Signature) Schema {
 	return s
 }
 
-func hasRequired(sig functions.Signature) bool {
+func hasRequired(sig function.Signature) bool {
 	for _, a := range sig.Args {
 		if a.Required {
 			return true
@@ -49,7 +49,7 @@ func hasRequired(sig functions.Signature) bool {
 }
 
 // argDoc is an arg's hover text: its doc, type and default.
-func argDoc(a functions.Arg) string {
+func argDoc(a function.Arg) string {
 	var b strings.Builder
 	b.WriteString(a.Doc)
 	fmt.Fprintf(&b, " (%s", celenv.TypeString(a.Type))

@@ -11,7 +11,7 @@
 package jsonschema
 
 import (
-	"github.com/snapflow/snapflow/functions"
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 // Draft is the JSON Schema dialect of the generated schema.
@@ -22,7 +22,7 @@ type Schema = map[string]any
 
 // Blueprint returns the schema of a snapflow.dev/v1alpha1 Blueprint whose
 // phases call the functions in reg.
-func Blueprint(reg *functions.Registry) Schema {
+func Blueprint(reg *function.Registry) Schema {
 	defs := Schema{
 		"spec":       specSchema(),
 		"param":      paramSchema(),
@@ -84,7 +84,7 @@ func specSchema() Schema {
 			"params": Schema{
 				"type":                 "object",
 				"description":          docParams,
-				"propertyNames":        Schema{"pattern": functions.Identifier.String()},
+				"propertyNames":        Schema{"pattern": function.Identifier.String()},
 				"additionalProperties": ref("param"),
 			},
 			"actions": Schema{
@@ -137,7 +137,7 @@ func actionSchema() Schema {
 	}
 }
 
-func phaseSchema(reg *functions.Registry) Schema {
+func phaseSchema(reg *function.Registry) Schema {
 	names := reg.Names()
 	var byFunc []any
 	for _, name := range names {
@@ -156,7 +156,7 @@ func phaseSchema(reg *functions.Registry) Schema {
 		"description": docPhase,
 		"required":    []string{"name", "func"},
 		"properties": Schema{
-			"name":    Schema{"type": "string", "pattern": functions.Identifier.String(), "description": docPhaseName},
+			"name":    Schema{"type": "string", "pattern": function.Identifier.String(), "description": docPhaseName},
 			"func":    Schema{"type": "string", "enum": names, "description": docPhaseFunc},
 			"args":    Schema{"type": "object", "description": docPhaseArgs},
 			"when":    Schema{"type": []string{"string", "boolean"}, "description": docPhaseWhen},

@@ -2,6 +2,7 @@ package jsonschema
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -19,21 +20,40 @@ import (
 
 	"github.com/snapflow/snapflow/engine/celenv"
 	"github.com/snapflow/snapflow/engine/compile"
-	"github.com/snapflow/snapflow/functions"
+	"github.com/snapflow/snapflow/engine/function"
 )
 
-func builtins(t *testing.T) *functions.Registry {
+// builtins is a registry of fakes with the signatures of the built-in log,
+// sleep and fail; the engine's tests never import the built-ins.
+func builtins(t *testing.T) *function.Registry {
 	t.Helper()
-	reg, err := functions.Builtins()
+	reg, err := function.NewRegistry(
+		fakeFn{function.Signature{Name: "log", Doc: "Records a message.",
+			Args:    []function.Arg{{Name: "message", Type: cel.StringType, Required: true, Doc: "text to record"}},
+			Outputs: []function.Output{{Name: "message", Type: cel.StringType, Doc: "the recorded text"}}}},
+		fakeFn{function.Signature{Name: "sleep", Doc: "Waits for a duration.",
+			Args: []function.Arg{{Name: "duration", Type: cel.DurationType, Required: true, Doc: "how long to wait"}}}},
+		fakeFn{function.Signature{Name: "fail", Doc: "Fails the action.",
+			Args: []function.Arg{{Name: "message", Type: cel.StringType, Required: true, Doc: "why"}}}},
+	)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return reg
 }
 
+// fakeFn is a function that only has a signature.
+type fakeFn struct{ sig function.Signature }
+
+func (f fakeFn) Signature() function.Signature { return f.sig }
+func (f fakeFn) Invoke(context.Context, *function.Runtime, map[string]any) (map[string]any, error) {
+	return nil, nil
+}
+func (f fakeFn) Release(context.Context, *function.Runtime, string) error { return nil }
+
 // compileSchema checks the generated schema against the draft 2020-12
 // meta-schema and compiles it for validation.
-func compileSchema(t *testing.T, reg *functions.Registry) *validator.Schema {
+func compileSchema(t *testing.T, reg *function.Registry) *validator.Schema {
 	t.Helper()
 	raw, err := json.Marshal(Blueprint(reg))
 	if err != nil {
@@ -89,13 +109,13 @@ func TestArgsSchema(t *testing.T) {
 	got := s["$defs"].(Schema)[argsDef("sleep")]
 	want := Schema{
 		"type":        "object",
-		"description": "Arguments of sleep: Waits for a duration; cancelling the action or the phase timeout ends the wait early with an error.",
+		"description": "Arguments of sleep: Waits for a duration.",
 		"properties": Schema{"duration": Schema{
 			"anyOf": []any{
 				map[string]any{"type": "string", "pattern": `^-?([0-9]+(\.[0-9]*)?(ns|us|µs|ms|s|m|h))+$|^0$`},
 				map[string]any{"$ref": "#/$defs/expression"},
 			},
-			"description": `how long to wait, e.g. "30s" or duration("1m") (` + celenv.TypeString(cel.DurationType) + `, required)`,
+			"description": `how long to wait (` + celenv.TypeString(cel.DurationType) + `, required)`,
 		}},
 		"required":             []string{"duration"},
 		"additionalProperties": false,

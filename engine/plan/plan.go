@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/snapflow/snapflow/engine/celenv"
-	"github.com/snapflow/snapflow/functions"
+	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
@@ -47,7 +47,7 @@ type Action struct {
 type Phase struct {
 	Name    string
 	Stage   v1alpha1.PhaseStage
-	Func    functions.Function
+	Func    function.Function
 	Args    []Arg           // in signature order; absent args with defaults included
 	When    *celenv.Program // nil: always run
 	Timeout time.Duration   // per attempt; zero: no limit

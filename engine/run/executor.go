@@ -9,8 +9,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 
+	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/engine/plan"
-	"github.com/snapflow/snapflow/functions"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
@@ -32,7 +32,7 @@ type Executor struct {
 	// WrapUpTimeout bounds finally phases and cleanups after a cancel.
 	WrapUpTimeout time.Duration
 	// Clients are passed to every function; zero in tests of the engine.
-	Clients functions.Clients
+	Clients function.Clients
 	// HoldReleased observes how long each hold (a freeze) was held.
 	HoldReleased func(held time.Duration)
 }

@@ -14,9 +14,9 @@ import (
 
 	"github.com/snapflow/snapflow/engine/celenv"
 	"github.com/snapflow/snapflow/engine/compile"
+	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/engine/plan"
 	"github.com/snapflow/snapflow/engine/run"
-	"github.com/snapflow/snapflow/functions"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
@@ -53,16 +53,16 @@ func (c *calls) count(prefix string) int {
 }
 
 type fakeFn struct {
-	sig functions.Signature
-	run func(ctx context.Context, rt *functions.Runtime, args map[string]any) (map[string]any, error)
+	sig function.Signature
+	run func(ctx context.Context, rt *function.Runtime, args map[string]any) (map[string]any, error)
 	rec *calls
 }
 
-func (f fakeFn) Signature() functions.Signature { return f.sig }
-func (f fakeFn) Invoke(ctx context.Context, rt *functions.Runtime, args map[string]any) (map[string]any, error) {
+func (f fakeFn) Signature() function.Signature { return f.sig }
+func (f fakeFn) Invoke(ctx context.Context, rt *function.Runtime, args map[string]any) (map[string]any, error) {
 	return f.run(ctx, rt, args)
 }
-func (f fakeFn) Release(_ context.Context, _ *functions.Runtime, key string) error {
+func (f fakeFn) Release(_ context.Context, _ *function.Runtime, key string) error {
 	f.rec.add("release " + key)
 	return nil
 }
@@ -74,22 +74,22 @@ func (f fakeFn) Release(_ context.Context, _ *functions.Runtime, key string) err
 //     true, fails permanently when fail is true; output: echo (name).
 //   - fakeBlock(name): records, then blocks until its context ends.
 //   - fakeFlaky(name, succeedOn): fails until the succeedOn-th call.
-func fakeRegistry(t *testing.T, rec *calls) *functions.Registry {
+func fakeRegistry(t *testing.T, rec *calls) *function.Registry {
 	t.Helper()
 	str := func(args map[string]any, k string) string { s, _ := args[k].(string); return s }
 	flaky := map[string]int{}
 	var mu sync.Mutex
-	reg, err := functions.NewRegistry(
-		fakeFn{rec: rec, sig: functions.Signature{Name: "fakeStep", Doc: "fake step",
-			Args: []functions.Arg{
+	reg, err := function.NewRegistry(
+		fakeFn{rec: rec, sig: function.Signature{Name: "fakeStep", Doc: "fake step",
+			Args: []function.Arg{
 				{Name: "name", Type: cel.StringType, Required: true, Doc: "label"},
 				{Name: "cleanup", Type: cel.BoolType, Default: false, Doc: "register a cleanup"},
 				{Name: "fail", Type: cel.BoolType, Default: false, Doc: "fail permanently"},
 				{Name: "hold", Type: cel.BoolType, Default: false, Doc: "register a hold keyed by name"},
 				{Name: "cut", Type: cel.BoolType, Default: false, Doc: "release the pending holds"},
 			},
-			Outputs: []functions.Output{{Name: "echo", Type: cel.StringType, Doc: "the name"}},
-		}, run: func(_ context.Context, rt *functions.Runtime, args map[string]any) (map[string]any, error) {
+			Outputs: []function.Output{{Name: "echo", Type: cel.StringType, Doc: "the name"}},
+		}, run: func(_ context.Context, rt *function.Runtime, args map[string]any) (map[string]any, error) {
 			name := str(args, "name")
 			rec.add("run " + name)
 			if args["cleanup"] == true {
@@ -105,24 +105,24 @@ func fakeRegistry(t *testing.T, rec *calls) *functions.Registry {
 				rec.add("cut " + name)
 			}
 			if args["fail"] == true {
-				return nil, functions.Permanent(fmt.Errorf("%s broke", name))
+				return nil, function.Permanent(fmt.Errorf("%s broke", name))
 			}
 			return map[string]any{"echo": name}, nil
 		}},
-		fakeFn{rec: rec, sig: functions.Signature{Name: "fakeBlock", Doc: "fake blocking step",
-			Args: []functions.Arg{{Name: "name", Type: cel.StringType, Required: true, Doc: "label"}},
-		}, run: func(ctx context.Context, rt *functions.Runtime, args map[string]any) (map[string]any, error) {
+		fakeFn{rec: rec, sig: function.Signature{Name: "fakeBlock", Doc: "fake blocking step",
+			Args: []function.Arg{{Name: "name", Type: cel.StringType, Required: true, Doc: "label"}},
+		}, run: func(ctx context.Context, rt *function.Runtime, args map[string]any) (map[string]any, error) {
 			rec.add("run " + str(args, "name"))
 			rt.Cleanup(str(args, "name"))
 			<-ctx.Done()
 			return nil, ctx.Err()
 		}},
-		fakeFn{rec: rec, sig: functions.Signature{Name: "fakeFlaky", Doc: "fake flaky step",
-			Args: []functions.Arg{
+		fakeFn{rec: rec, sig: function.Signature{Name: "fakeFlaky", Doc: "fake flaky step",
+			Args: []function.Arg{
 				{Name: "name", Type: cel.StringType, Required: true, Doc: "label"},
 				{Name: "succeedOn", Type: cel.IntType, Required: true, Doc: "attempt that succeeds"},
 			},
-		}, run: func(_ context.Context, _ *functions.Runtime, args map[string]any) (map[string]any, error) {
+		}, run: func(_ context.Context, _ *function.Runtime, args map[string]any) (map[string]any, error) {
 			name := str(args, "name")
 			rec.add("run " + name)
 			mu.Lock()
@@ -140,7 +140,7 @@ func fakeRegistry(t *testing.T, rec *calls) *functions.Registry {
 	return reg
 }
 
-func compileYAML(t *testing.T, reg *functions.Registry, spec string) *plan.Blueprint {
+func compileYAML(t *testing.T, reg *function.Registry, spec string) *plan.Blueprint {
 	t.Helper()
 	c, err := compile.New(reg)
 	if err != nil {

@@ -6,8 +6,8 @@ import (
 	"fmt"
 
 	"github.com/snapflow/snapflow/engine/celenv"
+	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/engine/plan"
-	"github.com/snapflow/snapflow/functions"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
@@ -102,7 +102,7 @@ func (r *runner) attempts(ctx context.Context, idx int, p *plan.Phase, args map[
 			return outputs, nil
 		}
 		last = err
-		if functions.IsPermanent(err) || ctx.Err() != nil || attempt == p.Retry.Attempts {
+		if function.IsPermanent(err) || ctx.Err() != nil || attempt == p.Retry.Attempts {
 			break
 		}
 		wait := backoff.Step()
@@ -145,11 +145,11 @@ func (r *runner) conformOutputs(p *plan.Phase, outputs map[string]any) (map[stri
 	for name, v := range outputs {
 		o, ok := sig.Output(name)
 		if !ok {
-			return nil, functions.Permanent(fmt.Errorf("returned undeclared output %q", name))
+			return nil, function.Permanent(fmt.Errorf("returned undeclared output %q", name))
 		}
 		c, err := celenv.Conform(v, o.Type, r.bp.Objects)
 		if err != nil {
-			return nil, functions.Permanent(fmt.Errorf("output %s: %w", name, err))
+			return nil, function.Permanent(fmt.Errorf("output %s: %w", name, err))
 		}
 		out[name] = c
 	}

@@ -8,8 +8,8 @@ import (
 	"github.com/google/cel-go/cel"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/engine/run"
-	"github.com/snapflow/snapflow/functions"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
@@ -17,9 +17,9 @@ import (
 // becomes the action's (each of the two phases an equal share), and that a
 // checkpoint follows every phase change.
 func TestRunFakeProgressAndCheckpoints(t *testing.T) {
-	reg, err := functions.NewRegistry(fakeFn{rec: &calls{}, sig: functions.Signature{Name: "fakeCopy", Doc: "fake copy",
-		Args: []functions.Arg{{Name: "bytes", Type: cel.IntType, Required: true, Doc: "size"}},
-	}, run: func(_ context.Context, rt *functions.Runtime, args map[string]any) (map[string]any, error) {
+	reg, err := function.NewRegistry(fakeFn{rec: &calls{}, sig: function.Signature{Name: "fakeCopy", Doc: "fake copy",
+		Args: []function.Arg{{Name: "bytes", Type: cel.IntType, Required: true, Doc: "size"}},
+	}, run: func(_ context.Context, rt *function.Runtime, args map[string]any) (map[string]any, error) {
 		total := args["bytes"].(int64)
 		rt.Progress.Report(v1alpha1.Progress{Percent: 50, BytesDone: total / 2, BytesTotal: total})
 		return map[string]any{}, nil

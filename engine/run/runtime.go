@@ -12,15 +12,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/snapflow/snapflow/engine/celenv"
+	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/engine/plan"
-	"github.com/snapflow/snapflow/functions"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
 // runtime is what the function of phase p (at index idx) gets.
-func (r *runner) runtime(idx int, p *plan.Phase) *functions.Runtime {
-	return &functions.Runtime{
-		Names:    functions.NewNames(r.in.Action.ActionSet, r.in.Action.UID, p.Name),
+func (r *runner) runtime(idx int, p *plan.Phase) *function.Runtime {
+	return &function.Runtime{
+		Names:    function.NewNames(r.in.Action.ActionSet, r.in.Action.UID, p.Name),
 		Progress: progressFunc(func(pr v1alpha1.Progress) { r.reportProgress(idx, pr) }),
 		Cleanup: func(key string) {
 			r.t.addCleanup(v1alpha1.CleanupRecord{Phase: p.Name, Func: p.Func.Signature().Name, Key: key})

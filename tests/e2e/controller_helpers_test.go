@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/snapflow/snapflow/engine/controller"
+	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/functions"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 	"github.com/snapflow/snapflow/tests/cluster"
@@ -69,9 +70,14 @@ func startController(t *testing.T) client.Client {
 			controllerOnce.err = err
 			return
 		}
+		reg, err := functions.Builtins()
+		if err != nil {
+			controllerOnce.err = err
+			return
+		}
 		mgr, err := controller.NewManager(env.cfg, controller.Options{
-			Concurrency: 4, Namespaces: controllerNamespaces,
-			Mover: functions.Mover{Image: "snapflow", Command: []string{bin}},
+			Registry: reg, Concurrency: 4, Namespaces: controllerNamespaces,
+			Mover: function.Mover{Image: "snapflow", Command: []string{bin}},
 		})
 		if err != nil {
 			controllerOnce.err = err

@@ -15,6 +15,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/snapflow/snapflow/engine/compile"
+	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/functions"
 )
 
@@ -47,13 +48,13 @@ type IOStreams struct {
 // Deps are what commands share: built once by the root command's caller
 // and passed to every subcommand.
 type Deps struct {
-	Registry *functions.Registry
+	Registry *function.Registry
 	Compiler *compile.Compiler
 	Clock    clock.PassiveClock
 }
 
 // NewDeps builds the compiler for reg.
-func NewDeps(reg *functions.Registry, clk clock.PassiveClock) (Deps, error) {
+func NewDeps(reg *function.Registry, clk clock.PassiveClock) (Deps, error) {
 	c, err := compile.New(reg)
 	if err != nil {
 		return Deps{}, fmt.Errorf("build compiler: %w", err)

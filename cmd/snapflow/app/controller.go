@@ -11,7 +11,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/snapflow/snapflow/engine/controller"
-	"github.com/snapflow/snapflow/functions"
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 const controllerLong = `Run the ActionSet controller.
@@ -108,7 +108,7 @@ func (o *ControllerOptions) Run() error {
 		LeaderElect:             o.LeaderElect,
 		LeaderElectionNamespace: o.LeaderElectNamespace,
 		Namespaces:              o.Namespaces,
-		Mover:                   functions.Mover{Image: o.MoverImage, Command: o.MoverCommand},
+		Mover:                   function.Mover{Image: o.MoverImage, Command: o.MoverCommand},
 	})
 	if err != nil {
 		return fmt.Errorf("controller: %w", err)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/snapflow/snapflow/engine/celenv"
 	"github.com/snapflow/snapflow/engine/diag"
-	"github.com/snapflow/snapflow/functions"
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 const functionsLong = `Document the functions blueprint phases can call with func:.
@@ -144,7 +144,7 @@ type fieldDoc struct {
 	Doc  string `json:"doc"`
 }
 
-func docOf(sig functions.Signature) funcDoc {
+func docOf(sig function.Signature) funcDoc {
 	d := funcDoc{Name: sig.Name, Doc: sig.Doc, Args: []argDoc{}, Outputs: []outputDoc{}}
 	for _, a := range sig.Args {
 		ad := argDoc{Name: a.Name, Type: celenv.TypeString(a.Type), Required: a.Required, Doc: a.Doc}

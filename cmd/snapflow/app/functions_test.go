@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/snapflow/snapflow/engine/celenv"
+	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/functions"
 )
 
@@ -71,15 +72,15 @@ var docObject = celenv.Object{Name: "snapflow.doc.Snap", Doc: "a snapshot", Fiel
 	{Name: "handle", Type: cel.StringType, Doc: "snapshot | handle"},
 }}
 
-func (docFn) Signature() functions.Signature {
-	return functions.Signature{
+func (docFn) Signature() function.Signature {
+	return function.Signature{
 		Name: "snap", Doc: "Cuts snapshots.",
-		Args: []functions.Arg{
+		Args: []function.Arg{
 			{Name: "pvcs", Type: cel.ListType(cel.StringType), Required: true, Doc: "claims"},
 			{Name: "class", Type: cel.StringType, Default: "csi", Doc: "snapshot class"},
 			{Name: "tag", Type: cel.StringType, Doc: "tag"},
 		},
-		Outputs: []functions.Output{
+		Outputs: []function.Output{
 			{Name: "snapshots", Type: cel.ListType(docObject.Type()), Doc: "snapshots"},
 			{Name: "token", Type: cel.StringType, Doc: "access token", Secret: true},
 		},
@@ -87,11 +88,11 @@ func (docFn) Signature() functions.Signature {
 	}
 }
 
-func (docFn) Invoke(context.Context, *functions.Runtime, map[string]any) (map[string]any, error) {
+func (docFn) Invoke(context.Context, *function.Runtime, map[string]any) (map[string]any, error) {
 	return nil, nil
 }
 
-func (docFn) Release(context.Context, *functions.Runtime, string) error { return nil }
+func (docFn) Release(context.Context, *function.Runtime, string) error { return nil }
 
 func TestFunctionDocs(t *testing.T) {
 	d := docOf(docFn{}.Signature())

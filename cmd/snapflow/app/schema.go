@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/snapflow/snapflow/schema/jsonschema"
+	"github.com/snapflow/snapflow/engine/jsonschema"
 )
 
 const schemaLong = `Print the JSON Schema (draft 2020-12) of blueprint files.

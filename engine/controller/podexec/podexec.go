@@ -1,6 +1,6 @@
 // Package podexec runs commands in the containers of running pods, as
 // kubectl exec does, over the apiserver's pods/exec subresource. It
-// implements functions.PodExec for the controller.
+// implements function.PodExec for the controller.
 package podexec
 
 import (
@@ -16,7 +16,7 @@ import (
 	"k8s.io/client-go/tools/remotecommand"
 	utilexec "k8s.io/client-go/util/exec"
 
-	"github.com/snapflow/snapflow/functions"
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 // Client runs commands in containers. It is safe for concurrent use.
@@ -25,7 +25,7 @@ type Client struct {
 	kube kubernetes.Interface
 }
 
-var _ functions.PodExec = (*Client)(nil)
+var _ function.PodExec = (*Client)(nil)
 
 // New returns a Client that builds exec requests with kube and streams
 // them with cfg's transport and credentials.
@@ -33,10 +33,10 @@ func New(cfg *rest.Config, kube kubernetes.Interface) *Client {
 	return &Client{cfg: cfg, kube: kube}
 }
 
-// Exec implements functions.PodExec. It speaks SPDY, which every kubelet
+// Exec implements function.PodExec. It speaks SPDY, which every kubelet
 // serves (some serve only the v4 remote-command protocol over it); a
-// non-zero exit is returned as a *functions.ExitError.
-func (c *Client) Exec(ctx context.Context, req functions.ExecRequest) error {
+// non-zero exit is returned as a *function.ExitError.
+func (c *Client) Exec(ctx context.Context, req function.ExecRequest) error {
 	// Always ask for stdout and stderr: the kubelet refuses an exec
 	// without any stream, and a nil writer here just discards.
 	opts := &corev1.PodExecOptions{
@@ -61,7 +61,7 @@ func (c *Client) Exec(ctx context.Context, req functions.ExecRequest) error {
 	return exitError(err)
 }
 
-// exitError maps client-go's exit error to functions.ExitError, so callers
+// exitError maps client-go's exit error to function.ExitError, so callers
 // need not know the transport.
 func exitError(err error) error {
 	if err == nil {
@@ -69,7 +69,7 @@ func exitError(err error) error {
 	}
 	var ee utilexec.ExitError
 	if errors.As(err, &ee) && ee.Exited() {
-		return &functions.ExitError{Code: ee.ExitStatus()}
+		return &function.ExitError{Code: ee.ExitStatus()}
 	}
 	return err
 }

@@ -22,7 +22,7 @@ import (
 	"k8s.io/streaming/pkg/httpstream"
 	"k8s.io/streaming/pkg/httpstream/spdy"
 
-	"github.com/snapflow/snapflow/functions"
+	"github.com/snapflow/snapflow/engine/function"
 )
 
 // fakeKubelet is a fake apiserver that serves pods/exec over SPDY with the
@@ -91,7 +91,7 @@ func TestExecFakeKubeletStreams(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err := c.Exec(ctx, functions.ExecRequest{Namespace: "ns1", Pod: "db-0", Container: "db",
+	err := c.Exec(ctx, function.ExecRequest{Namespace: "ns1", Pod: "db-0", Container: "db",
 		Command: []string{"sh", "-c", "echo hello"}, Stdout: &stdout, Stderr: &stderr})
 	if err != nil {
 		t.Fatal(err)
@@ -116,8 +116,8 @@ func TestExecFakeKubeletExitCode(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// nil Stdout: discarded, yet still requested.
-	err := c.Exec(ctx, functions.ExecRequest{Namespace: "ns1", Pod: "db-0", Command: []string{"false"}, Stderr: &stderr})
-	var ee *functions.ExitError
+	err := c.Exec(ctx, function.ExecRequest{Namespace: "ns1", Pod: "db-0", Command: []string{"false"}, Stderr: &stderr})
+	var ee *function.ExitError
 	if !errors.As(err, &ee) || ee.Code != 3 {
 		t.Fatalf("err = %v, want an ExitError with code 3", err)
 	}
