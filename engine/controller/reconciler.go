@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -109,14 +108,13 @@ func (r *Reconciler) start(ctx context.Context, as *v1alpha1.ActionSet, cancel b
 	}
 	rn, err := r.prepare(ctx, fresh)
 	if err != nil {
-		var perm *permanentError
-		if !errors.As(err, &perm) && !apierrors.IsNotFound(err) {
+		if !function.IsPermanent(err) && !apierrors.IsNotFound(err) {
 			return err // transient: retried with backoff
 		}
 		if ferr := r.fail(ctx, fresh, v1alpha1.ActionSetFailed, err.Error()); ferr != nil {
 			return ferr
 		}
-		return reconcile.TerminalError(err)
+		return reconcile.TerminalError(err) // how controller-runtime is told not to requeue
 	}
 	_, err = r.runners.Launch(fresh, cancel, rn.run)
 	return err
@@ -139,14 +137,6 @@ func (r *Reconciler) fail(ctx context.Context, as *v1alpha1.ActionSet, state v1a
 	return nil
 }
 
-// permanentError marks inputs that a retry cannot fix.
-type permanentError struct{ err error }
-
-func (e *permanentError) Error() string { return e.err.Error() }
-func (e *permanentError) Unwrap() error { return e.err }
-
-func permanent(err error) error { return &permanentError{err: err} }
-
 // prepare resolves everything the run needs: the compiled blueprint, the
 // target, the location, the input artifacts and the params.
 func (r *Reconciler) prepare(ctx context.Context, as *v1alpha1.ActionSet) (*runner, error) {
@@ -155,17 +145,17 @@ func (r *Reconciler) prepare(ctx context.Context, as *v1alpha1.ActionSet) (*runn
 		return nil, err
 	}
 	if c.plan == nil {
-		return nil, permanent(fmt.Errorf("blueprint %s/%s is invalid (%d errors):\n%s", bp.Namespace, bp.Name, len(c.errs), strings.Join(c.errs, "\n")))
+		return nil, function.Permanent(fmt.Errorf("blueprint %s/%s is invalid (%d errors):\n%s", bp.Namespace, bp.Name, len(c.errs), strings.Join(c.errs, "\n")))
 	}
 	if _, ok := c.plan.Action(as.Spec.Action); !ok {
-		return nil, permanent(fmt.Errorf("blueprint %s/%s has no action %q", bp.Namespace, bp.Name, as.Spec.Action))
+		return nil, function.Permanent(fmt.Errorf("blueprint %s/%s has no action %q", bp.Namespace, bp.Name, as.Spec.Action))
 	}
 	params, err := decodeParams(as.Spec.Params)
 	if err == nil {
 		_, err = run.BindParams(c.plan, params)
 	}
 	if err != nil {
-		return nil, permanent(fmt.Errorf("params: %w", err))
+		return nil, function.Permanent(fmt.Errorf("params: %w", err))
 	}
 	tgt, err := r.resolveTarget(ctx, as)
 	if err != nil {
@@ -177,7 +167,7 @@ func (r *Reconciler) prepare(ctx context.Context, as *v1alpha1.ActionSet) (*runn
 	}
 	artifacts, err := resolveArtifacts(ctx, as.Spec.Artifacts, r.getActionSet(as.Namespace))
 	if err != nil {
-		return nil, permanent(err)
+		return nil, function.Permanent(err)
 	}
 	start := r.clock.Now()
 	if as.Status.StartTime != nil {

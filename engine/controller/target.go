@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/snapflow/snapflow/engine/celenv"
+	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/engine/workload"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
@@ -78,7 +79,7 @@ func (r *Reconciler) resolveTarget(ctx context.Context, as *v1alpha1.ActionSet) 
 	}
 	gvr, err := targetGVR(r.mapper, ref)
 	if err != nil {
-		return nil, permanent(err)
+		return nil, function.Permanent(err)
 	}
 	u, err := r.dynamic.Resource(gvr).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) && as.Spec.Artifacts != nil {
@@ -90,7 +91,7 @@ func (r *Reconciler) resolveTarget(ctx context.Context, as *v1alpha1.ActionSet) 
 	}
 	w, err := workload.FromObject(u.Object)
 	if err != nil {
-		return nil, permanent(fmt.Errorf("target %s %s/%s: %w", ref.Kind, ref.Namespace, ref.Name, err))
+		return nil, function.Permanent(fmt.Errorf("target %s %s/%s: %w", ref.Kind, ref.Namespace, ref.Name, err))
 	}
 	if err := r.enrich(ctx, u, &w); err != nil {
 		return nil, fmt.Errorf("target %s %s/%s: %w", ref.Kind, ref.Namespace, ref.Name, err)

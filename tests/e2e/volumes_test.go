@@ -127,14 +127,22 @@ func compareRestored(t *testing.T, c client.Client, sets, name, ns string, origi
 	t.Helper()
 	done := finished(t, c, sets, name)
 	mustSucceed(t, done)
-	restoredAt := time.Now()
 	waitBound(t, ns, "data")
 	scaled := done.Status.Phases[len(done.Status.Phases)-1]
 	if scaled.Name != "scaleUp" {
 		t.Fatalf("last phase %s, want scaleUp", scaled.Name)
 	}
+	// The app may write again from the moment something starts it: the
+	// scaleUp phase's recorded start, or the apply below.
+	var restoredAt time.Time
 	if scaled.State == v1alpha1.PhaseSkipped { // the app did not exist
+		restoredAt = time.Now()
 		kubectlIn(t, basicAppDeployment(t, ns, 1), "apply", "-f", "-")
+	} else {
+		if scaled.StartTime == nil {
+			t.Fatalf("phase scaleUp %s has no start time", scaled.State)
+		}
+		restoredAt = scaled.StartTime.Time
 	}
 	pod := appPod(t, ns)
 	// Lines carry whole seconds: the snapshot's are at most the cut's
