@@ -15,4 +15,8 @@
 // inputs.go (location, artifacts, params), runners.go (the runner
 // manager), runner.go (one run), status.go (pure status conversion),
 // events.go (phase Events) and manager.go (building the manager).
+//
+// The controller knows functions only through engine/function: cmd/ passes
+// the Registry in Options (there is no default), and podexec, the exec
+// client functions get on their Runtime, is built here.
 package controller
