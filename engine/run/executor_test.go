@@ -11,6 +11,7 @@ import (
 	"github.com/google/cel-go/cel"
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/util/wait"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/snapflow/snapflow/engine/celenv"
 	"github.com/snapflow/snapflow/engine/compile"
@@ -68,7 +69,8 @@ func (f fakeFn) Release(_ context.Context, _ *function.Runtime, key string) erro
 }
 
 // fakeRegistry has:
-//   - fakeStep(name, cleanup?, fail?, hold?, cut?): records "run <name>",
+//   - fakeStep(name, cleanup?, fail?, hold?, cut?, advance?): records "run <name>",
+//     steps the executor's fake clock by advance,
 //     registers a cleanup (or a hold) keyed by name when cleanup (hold) is
 //     true, releases the pending holds and records "cut <name>" when cut is
 //     true, fails permanently when fail is true; output: echo (name).
@@ -87,11 +89,15 @@ func fakeRegistry(t *testing.T, rec *calls) *function.Registry {
 				{Name: "fail", Type: cel.BoolType, Default: false, Doc: "fail permanently"},
 				{Name: "hold", Type: cel.BoolType, Default: false, Doc: "register a hold keyed by name"},
 				{Name: "cut", Type: cel.BoolType, Default: false, Doc: "release the pending holds"},
+				{Name: "advance", Type: cel.DurationType, Default: "0s", Doc: "step the executor's fake clock by this much"},
 			},
 			Outputs: []function.Output{{Name: "echo", Type: cel.StringType, Doc: "the name"}},
 		}, run: func(_ context.Context, rt *function.Runtime, args map[string]any) (map[string]any, error) {
 			name := str(args, "name")
 			rec.add("run " + name)
+			if d, _ := args["advance"].(time.Duration); d > 0 {
+				rt.Clock.(*clocktesting.FakeClock).Step(d)
+			}
 			if args["cleanup"] == true {
 				rt.Cleanup(name)
 			}

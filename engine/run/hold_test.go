@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/snapflow/snapflow/engine/run"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
@@ -21,12 +22,12 @@ func TestRunFakeHoldReleasedAtCut(t *testing.T) {
     backup:
       phases:
       - {name: freeze, func: fakeStep, args: {name: freeze, hold: true}}
-      - {name: clone, func: fakeStep, args: {name: clone, cleanup: true}}
+      - {name: clone, func: fakeStep, args: {name: clone, cleanup: true, advance: 7s}}
       - {name: snap, func: fakeStep, args: {name: snap, cut: true}}
-      - {name: after, func: fakeStep, args: {name: after}}
+      - {name: after, func: fakeStep, args: {name: after, advance: 1h}}
 `)
 	var held []time.Duration
-	e := &run.Executor{HoldReleased: func(d time.Duration) { held = append(held, d) }}
+	e := &run.Executor{Clock: clocktesting.NewFakeClock(time.Unix(0, 0)), HoldReleased: func(d time.Duration) { held = append(held, d) }}
 	res := runAction(t, context.Background(), e, bp, nil)
 	if res.Outcome != v1alpha1.ActionSetSucceeded {
 		t.Fatalf("outcome %s: %v", res.Outcome, res.Err)
@@ -35,8 +36,9 @@ func TestRunFakeHoldReleasedAtCut(t *testing.T) {
 	if diff := cmp.Diff(want, rec.get()); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
 	}
-	if len(held) != 1 || held[0] < 0 {
-		t.Errorf("hold times %v, want one", held)
+	// The clock moved 7s between the freeze and the cut, and 1h after it.
+	if diff := cmp.Diff([]time.Duration{7 * time.Second}, held); diff != "" {
+		t.Errorf("hold times (-want +got):\n%s", diff)
 	}
 }
 
