@@ -2,9 +2,11 @@ package controller
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -19,8 +21,13 @@ func TestRunners(t *testing.T) {
 	go func() { _ = rs.Start(ctx) }()
 	a := &v1alpha1.ActionSet{ObjectMeta: metav1.ObjectMeta{Name: "a", UID: types.UID("a")}}
 	b := &v1alpha1.ActionSet{ObjectMeta: metav1.ObjectMeta{Name: "b", UID: types.UID("b")}}
+	// order records a's end and b's start: with one slot, b can start only
+	// after a's run has returned.
+	var mu sync.Mutex
+	var order []string
+	note := func(s string) { mu.Lock(); defer mu.Unlock(); order = append(order, s) }
 	aRuns := make(chan struct{})
-	block := func(ctx context.Context) error { close(aRuns); <-ctx.Done(); return nil }
+	block := func(ctx context.Context) error { close(aRuns); <-ctx.Done(); note("a ends"); return nil }
 	err := wait.PollUntilContextTimeout(t.Context(), time.Millisecond, 5*time.Second, true, func(context.Context) (bool, error) {
 		started, _ := rs.Launch(a, false, block) // refused until Start ran
 		return started, nil
@@ -33,13 +40,8 @@ func TestRunners(t *testing.T) {
 	}
 	<-aRuns
 	ranB := make(chan struct{})
-	if started, err := rs.Launch(b, false, func(context.Context) error { close(ranB); return nil }); !started || err != nil {
+	if started, err := rs.Launch(b, false, func(context.Context) error { note("b runs"); close(ranB); return nil }); !started || err != nil {
 		t.Fatalf("launch b: started %v, err %v", started, err)
-	}
-	select {
-	case <-ranB:
-		t.Fatal("b ran while a held the only slot")
-	case <-time.After(50 * time.Millisecond):
 	}
 	if !rs.Running("a") || !rs.Running("b") {
 		t.Error("a and b should both count as running")
@@ -48,6 +50,11 @@ func TestRunners(t *testing.T) {
 		t.Error("cancel a: no run")
 	}
 	<-ranB
+	mu.Lock()
+	if diff := cmp.Diff([]string{"a ends", "b runs"}, order); diff != "" {
+		t.Errorf("b ran while a held the only slot (-want +got):\n%s", diff)
+	}
+	mu.Unlock()
 	for range 2 {
 		select {
 		case <-rs.Done():

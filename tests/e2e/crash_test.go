@@ -168,7 +168,7 @@ func TestWatchdogReleasesFreeze(t *testing.T) {
 		Spec: v1alpha1.ActionSetSpec{
 			Blueprint: v1alpha1.BlueprintReference{Name: "quiesced-snapshot"}, Action: "backup",
 			Object: v1alpha1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "basic-app"},
-			Params: jsonArgs(strings.Replace(basicAppParams, "{", `{"maxHold": "5s",`, 1)),
+			Params: jsonArgs(t, strings.Replace(basicAppParams, "{", `{"maxHold": "5s",`, 1)),
 		},
 	}
 	if err := c.Create(t.Context(), as); err != nil {

@@ -191,7 +191,7 @@ func moverKilled(t *testing.T, c client.Client, sets string) {
 			Object:    v1alpha1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: restored, Name: "basic-app"},
 			Location:  &v1alpha1.LocalObjectReference{Name: "killed"},
 			Artifacts: &v1alpha1.ArtifactsSource{FromActionSet: "killed-backup"},
-			Params:    jsonArgs(`{"restoreFrom": "export", "verifyPercent": 100}`),
+			Params:    jsonArgs(t, `{"restoreFrom": "export", "verifyPercent": 100}`),
 		},
 	}
 	if err := c.Create(t.Context(), restore); err != nil {

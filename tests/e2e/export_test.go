@@ -91,7 +91,7 @@ func loseEverything(t *testing.T, c client.Client, sets, loc string, backup *v1a
 		Spec: v1alpha1.ActionSetSpec{
 			Blueprint: v1alpha1.BlueprintReference{Name: "csi-snapshot"}, Action: "delete",
 			Object: backup.Spec.Object, Artifacts: &v1alpha1.ArtifactsSource{FromActionSet: backup.Name},
-			Params: jsonArgs(`{"keepExports": true}`),
+			Params: jsonArgs(t, `{"keepExports": true}`),
 		},
 	}
 	if err := c.Create(t.Context(), retire); err != nil {
@@ -202,7 +202,7 @@ func createBackup(t *testing.T, c client.Client, sets, name, app, loc string) *v
 			Blueprint: v1alpha1.BlueprintReference{Name: "csi-snapshot"}, Action: "backup",
 			Object:   v1alpha1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: app, Name: "basic-app"},
 			Location: &v1alpha1.LocalObjectReference{Name: loc},
-			Params:   jsonArgs(`{"export": true}`),
+			Params:   jsonArgs(t, `{"export": true}`),
 		},
 	}
 	if err := c.Create(t.Context(), as); err != nil {

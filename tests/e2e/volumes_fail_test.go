@@ -37,7 +37,7 @@ func TestBackupFailures(t *testing.T) {
 				Blueprint: v1alpha1.BlueprintReference{Name: bp},
 				Action:    "backup",
 				Object:    v1alpha1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: appNS, Name: "basic-app"},
-				Params:    jsonArgs(params),
+				Params:    jsonArgs(t, params),
 			},
 		}
 		if err := c.Create(t.Context(), as); err != nil {

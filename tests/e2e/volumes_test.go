@@ -44,7 +44,7 @@ func TestBasicAppBackupRestore(t *testing.T) {
 			Blueprint: v1alpha1.BlueprintReference{Name: "quiesced-snapshot"},
 			Action:    "backup",
 			Object:    v1alpha1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: app, Name: "basic-app"},
-			Params:    jsonArgs(basicAppParams),
+			Params:    jsonArgs(t, basicAppParams),
 		},
 	}
 	if err := c.Create(t.Context(), backup); err != nil {
@@ -110,7 +110,7 @@ func restoreAndCompare(t *testing.T, c client.Client, sets, name, ns string, ori
 			Action:    "restore",
 			Object:    v1alpha1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: ns, Name: "basic-app"},
 			Artifacts: &v1alpha1.ArtifactsSource{FromActionSet: "backup"},
-			Params:    jsonArgs(`{"scaleTo": 1}`),
+			Params:    jsonArgs(t, `{"scaleTo": 1}`),
 		},
 	}
 	if err := c.Create(t.Context(), restore); err != nil {
