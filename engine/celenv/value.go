@@ -1,9 +1,13 @@
 package celenv
 
 import (
+	"bytes"
+	"encoding/json"
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/google/cel-go/cel"
 )
 
 // Value converts a Go value into the plain form CEL evaluates: structs become
@@ -91,4 +95,17 @@ func JSON(v any) any {
 		return out
 	}
 	return v
+}
+
+// FromJSON decodes a JSON value (an arg, default or output as a blueprint
+// or status stores it) into the plain form CEL evaluates, numbers kept
+// exact: integers stay int64.
+func FromJSON(raw []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return Conform(v, cel.DynType, nil)
 }

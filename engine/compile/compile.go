@@ -6,8 +6,6 @@
 package compile
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -117,7 +115,7 @@ func (r *run) compileParams(specs map[string]v1alpha1.ParamSpec, objects map[str
 		}
 		p := plan.Param{Name: name, Type: t, Description: spec.Description}
 		if spec.Default != nil {
-			v, err := jsonValue(spec.Default.Raw)
+			v, err := celenv.FromJSON(spec.Default.Raw)
 			if err == nil {
 				p.Default, err = celenv.Conform(v, t, objects)
 			}
@@ -130,17 +128,6 @@ func (r *run) compileParams(specs map[string]v1alpha1.ParamSpec, objects map[str
 		obj.Fields = append(obj.Fields, celenv.Field{Name: name, Type: t, Doc: spec.Description})
 	}
 	return params, obj
-}
-
-// jsonValue decodes free-form JSON keeping integers as int64.
-func jsonValue(raw []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	return celenv.Conform(v, celDyn, nil)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

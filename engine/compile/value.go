@@ -73,7 +73,7 @@ func (r *run) report(site exprSite, iss []celenv.Issue) {
 // compileArg compiles an argument value and checks it against the declared
 // type.
 func (r *run) compileArg(scope *celenv.Scope, raw []byte, path string, want *cel.Type, refs refScope) plan.Value {
-	v, err := jsonValue(raw)
+	v, err := celenv.FromJSON(raw)
 	if err != nil {
 		r.errorf(r.src.Pos(path), path, "invalid value: %v", err)
 		return nil
@@ -226,7 +226,7 @@ func (r *run) compileOutputs(ac *actionCtx, path string, outputs map[string]apie
 	ok := true
 	for _, k := range sortedKeys(outputs) {
 		p := decode.Join(path, k)
-		v, err := jsonValue(outputs[k].Raw)
+		v, err := celenv.FromJSON(outputs[k].Raw)
 		if err != nil {
 			r.errorf(r.src.Pos(p), p, "invalid value: %v", err)
 			ok = false

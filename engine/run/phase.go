@@ -165,7 +165,7 @@ func (r *runner) restoreOutputs() error {
 		}
 		outputs := make(map[string]any, len(rec.Outputs))
 		for name, raw := range rec.Outputs {
-			v, err := jsonValue(raw.Raw)
+			v, err := celenv.FromJSON(raw.Raw)
 			if err != nil {
 				return fmt.Errorf("phase %q output %q: %w", p.Name, name, err)
 			}

@@ -1,17 +1,13 @@
 package run
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/google/cel-go/cel"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/snapflow/snapflow/engine/celenv"
 	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/engine/plan"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
@@ -118,17 +114,4 @@ func (r *runner) release(ctx context.Context, c v1alpha1.CleanupRecord) error {
 		}
 	}
 	return fmt.Errorf("no phase %q in action %q", c.Phase, r.action.Name)
-}
-
-var celDyn = cel.DynType
-
-// jsonValue decodes a checkpointed JSON value, keeping integers as int64.
-func jsonValue(raw []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	return celenv.Conform(v, celDyn, nil)
 }
