@@ -15,10 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
 	"github.com/snapflow/snapflow/engine/function"
@@ -64,16 +61,6 @@ type KubeTaskOutputs struct {
 	Log    string         `json:"log"`
 	Output map[string]any `json:"output"`
 }
-
-// Labels on the objects functions create, so they can be listed and traced
-// back to their phase.
-const (
-	LabelFunction = "snapflow.dev/function"
-	LabelPhase    = "snapflow.dev/actionset-phase" // Names.Prefix() of the phase
-)
-
-// taskContainer is the name of the task pod's only container.
-const taskContainer = "task"
 
 func runKubeTask(ctx context.Context, rt *function.Runtime, in KubeTaskArgs) (KubeTaskOutputs, error) {
 	switch {
@@ -153,29 +140,6 @@ func taskPod(rt *function.Runtime, in KubeTaskArgs) *corev1.Pod {
 	}
 }
 
-// waitPodDone waits until the pod has succeeded or failed, and returns the
-// last version of it seen (nil if none). A deleted pod, or one gone
-// already, is an error.
-func waitPodDone(ctx context.Context, kube kubernetes.Interface, namespace, name string, timeout time.Duration) (*corev1.Pod, error) {
-	var last *corev1.Pod
-	err := untilExisting(ctx, timeout, podListWatch(kube, namespace, name), &corev1.Pod{}, namespace, name, func(obj runtime.Object) (bool, error) {
-		if obj == nil {
-			return false, errors.New("the pod was deleted before it finished")
-		}
-		last = obj.(*corev1.Pod)
-		return last.Status.Phase == corev1.PodSucceeded || last.Status.Phase == corev1.PodFailed, nil
-	})
-	return last, err
-}
-
-// podListWatch lists and watches the pod called name.
-func podListWatch(kube kubernetes.Interface, namespace, name string) cache.ListerWatcher {
-	pods := kube.CoreV1().Pods(namespace)
-	return namedListWatch(kube, name,
-		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return pods.List(ctx, o) },
-		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return pods.Watch(ctx, o) })
-}
-
 // podLog reads the end of the task container's log.
 func podLog(ctx context.Context, kube kubernetes.Interface, namespace, name string) (*tailBuffer, error) {
 	buf := newTailBuffer(captureLimit)
@@ -194,41 +158,6 @@ func quotedLog(log *tailBuffer, err error) string {
 		return fmt.Sprintf(", log unavailable: %v", err)
 	}
 	return quoted("log", log.String())
-}
-
-// podState says briefly where a pod is: its phase and reason, and how its
-// task container ended or why it is waiting.
-func podState(p *corev1.Pod) string {
-	if p == nil {
-		return "never seen"
-	}
-	parts := []string{"phase " + string(p.Status.Phase)}
-	if p.Status.Reason != "" {
-		parts = append(parts, "reason "+p.Status.Reason)
-	}
-	for _, cs := range p.Status.ContainerStatuses {
-		if cs.Name != taskContainer {
-			continue
-		}
-		switch s := cs.State; {
-		case s.Terminated != nil:
-			parts = append(parts, fmt.Sprintf("exit code %d", s.Terminated.ExitCode))
-			parts = appendNonEmpty(parts, s.Terminated.Reason, s.Terminated.Message)
-		case s.Waiting != nil:
-			parts = append(parts, "waiting")
-			parts = appendNonEmpty(parts, s.Waiting.Reason, s.Waiting.Message)
-		}
-	}
-	return strings.Join(parts, ", ")
-}
-
-func appendNonEmpty(list []string, s ...string) []string {
-	for _, x := range s {
-		if x = strings.TrimSpace(x); x != "" {
-			list = append(list, tail(x, errorTailLimit))
-		}
-	}
-	return list
 }
 
 // releaseKubeTask deletes the task pod named by key ("namespace/name").

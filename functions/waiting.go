@@ -1,8 +1,12 @@
 package functions
 
+// Waiting: watching one named object until a condition holds, and polling where a wait spans many.
+
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -90,4 +94,34 @@ func untilNamedAfter(ctx context.Context, timeout time.Duration, lw cache.Lister
 		return context.Cause(ctx)
 	}
 	return err
+}
+
+// pollInterval is how often the volume functions look at objects they wait
+// for: snapshots and bindings take seconds, so once a second is plenty and
+// cheap for the API server.
+const pollInterval = time.Second
+
+// cutPollInterval is how often snapshot looks for the cut while the app is
+// frozen: every tick of it is added to the freeze.
+const cutPollInterval = 100 * time.Millisecond
+
+// poll checks cond now and then every pollInterval until it is done, fails
+// or ctx ends.
+func poll(ctx context.Context, cond wait.ConditionWithContextFunc) error {
+	return pollEvery(ctx, pollInterval, cond)
+}
+
+// pollEvery is poll with its own interval.
+func pollEvery(ctx context.Context, every time.Duration, cond wait.ConditionWithContextFunc) error {
+	return wait.PollUntilContextCancel(ctx, every, true, cond)
+}
+
+// joinProblems renders what is wrong, by object, in a stable order.
+func joinProblems(problems map[string]string) string {
+	var parts []string
+	for k, v := range problems {
+		parts = append(parts, k+": "+v)
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, "; ")
 }
