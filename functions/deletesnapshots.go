@@ -109,7 +109,7 @@ func forgetExports(ctx context.Context, rt *function.Runtime, location string, e
 	if location == "" {
 		return 0, function.Permanent(errors.New("exports need the location that holds them"))
 	}
-	loc, err := getLocation(ctx, rt, location)
+	loc, err := locationOf(rt, location)
 	if err != nil {
 		return 0, err
 	}

@@ -84,7 +84,7 @@ func runExport(ctx context.Context, rt *function.Runtime, in ExportArgs) (Export
 	if _, ok := in.Artifacts["exports"]; ok {
 		return ExportOutputs{}, function.Permanent(errors.New(`artifacts must not hold "exports": export adds its own`))
 	}
-	loc, err := getLocation(ctx, rt, in.Location)
+	loc, err := locationOf(rt, in.Location)
 	if err != nil {
 		return ExportOutputs{}, err
 	}

@@ -20,24 +20,19 @@ import (
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
-// locationGVR is the Location resource, read through the dynamic client.
-var locationGVR = v1alpha1.SchemeGroupVersion.WithResource("locations")
-
-// getLocation reads the named Location from the ActionSet's namespace.
-func getLocation(ctx context.Context, rt *function.Runtime, name string) (*v1alpha1.Location, error) {
-	u, err := rt.Clients.Dynamic.Resource(locationGVR).Namespace(rt.Action.Namespace).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, function.Permanent(fmt.Errorf("Location %s/%s not found", rt.Action.Namespace, name))
+// locationOf is the ActionSet's Location, which the controller resolved
+// once for the run, when it is the one named: a function moves data only
+// to and from its ActionSet's Location.
+func locationOf(rt *function.Runtime, name string) (*v1alpha1.Location, error) {
+	loc := rt.Location
+	switch {
+	case loc == nil:
+		return nil, function.Permanent(fmt.Errorf("Location %s/%s not found: the ActionSet names no spec.location", rt.Action.Namespace, name))
+	case loc.Name != name:
+		return nil, function.Permanent(fmt.Errorf("Location %s/%s is not the ActionSet's Location %s", rt.Action.Namespace, name, loc.Name))
 	}
-	if err != nil {
-		return nil, fmt.Errorf("get Location %s/%s: %w", rt.Action.Namespace, name, err)
-	}
-	loc := &v1alpha1.Location{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, loc); err != nil {
-		return nil, function.Permanent(fmt.Errorf("Location %s/%s: %w", rt.Action.Namespace, name, err))
-	}
-	if loc.Spec.RepositoryPasswordSecretRef == nil {
-		return nil, function.Permanent(fmt.Errorf("Location %s/%s has no repositoryPasswordSecretRef: exports are always encrypted", loc.Namespace, loc.Name))
+	if err := repository.CheckLocation(loc); err != nil {
+		return nil, function.Permanent(err)
 	}
 	return loc, nil
 }
@@ -147,23 +142,21 @@ func wrapCreateMover(pod *corev1.Pod, err error) error {
 // credentials in a Secret in namespace, since a pod can only read Secrets
 // of its own namespace. Only the keys the mover reads are copied.
 func copyCredentials(ctx context.Context, rt *function.Runtime, loc *v1alpha1.Location, namespace string) (string, error) {
-	data := map[string][]byte{}
-	for _, ref := range loc.SecretRefs() {
-		s, err := rt.Clients.Kube.CoreV1().Secrets(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+	data, err := repository.LocationSecrets(ctx, loc, func(ctx context.Context, namespace, name string) (map[string][]byte, error) {
+		s, err := rt.Clients.Kube.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
-			return "", fmt.Errorf("Location %s: read Secret %s/%s: %w", loc.Name, ref.Namespace, ref.Name, err)
+			return nil, err
 		}
-		for key := range repository.SecretKeys {
-			if v, ok := s.Data[key]; ok {
-				data[key] = v
-			}
-		}
+		return s.Data, nil
+	})
+	if err != nil {
+		return "", err
 	}
 	name := rt.Names.Name("credentials")
 	rt.Cleanup(moverKey("secret", namespace, name))
 	secret := &corev1.Secret{ObjectMeta: ownedMeta(rt, "mover", namespace, name), Data: data}
 	api := rt.Clients.Kube.CoreV1().Secrets(namespace)
-	_, err := api.Create(ctx, secret, metav1.CreateOptions{})
+	_, err = api.Create(ctx, secret, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		_, err = api.Update(ctx, secret, metav1.UpdateOptions{})
 	}

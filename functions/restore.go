@@ -120,7 +120,7 @@ func restoreSource(ctx context.Context, rt *function.Runtime, in RestoreArgs) (c
 		if in.Location == "" || len(in.Exports) == 0 {
 			return nil, function.Permanent(errors.New(`from "export" needs location and exports`))
 		}
-		loc, err := getLocation(ctx, rt, in.Location)
+		loc, err := locationOf(rt, in.Location)
 		if err != nil {
 			return nil, err
 		}

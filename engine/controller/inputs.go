@@ -13,22 +13,26 @@ import (
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
-// resolveLocation reads the ActionSet's Location, without secrets: only
-// where the data goes, never the credentials the secret references name.
-func (r *Reconciler) resolveLocation(ctx context.Context, as *v1alpha1.ActionSet) (celenv.Location, error) {
+// resolveLocation reads the ActionSet's Location once per run: where the
+// data goes and which Secrets hold the credentials, never their values.
+// Functions get it on their Runtime; CEL gets locationVar of it.
+func (r *Reconciler) resolveLocation(ctx context.Context, as *v1alpha1.ActionSet) (*v1alpha1.Location, error) {
 	if as.Spec.Location == nil {
-		return celenv.Location{}, nil
+		return nil, nil
 	}
 	loc := &v1alpha1.Location{}
 	if err := r.reader.Get(ctx, client.ObjectKey{Namespace: as.Namespace, Name: as.Spec.Location.Name}, loc); err != nil {
-		return celenv.Location{}, fmt.Errorf("get location %q: %w", as.Spec.Location.Name, err)
+		return nil, fmt.Errorf("get location %q: %w", as.Spec.Location.Name, err)
 	}
-	return locationVar(loc), nil
+	return loc, nil
 }
 
 // locationVar is the location CEL variable of a Location; secret
 // references are left out.
 func locationVar(loc *v1alpha1.Location) celenv.Location {
+	if loc == nil {
+		return celenv.Location{}
+	}
 	s := loc.Spec
 	return celenv.Location{Name: loc.Name, Type: string(s.Type), Endpoint: s.Endpoint, Container: s.Container,
 		Bucket: s.Bucket, Path: s.Path, Prefix: s.Prefix, Region: s.Region}

@@ -182,10 +182,11 @@ func (r *Reconciler) prepare(ctx context.Context, as *v1alpha1.ActionSet) (*runn
 			Workload:  tgt.workload,
 			Params:    params,
 			Artifacts: artifacts,
-			Location:  loc,
+			Location:  locationVar(loc),
 			Action: celenv.Action{Name: as.Spec.Action, Blueprint: as.Spec.Blueprint.Name, ActionSet: as.Name,
 				Namespace: as.Namespace, UID: string(as.UID), StartTime: start},
-			Target: as.Spec.Object,
+			Target:           as.Spec.Object,
+			ResolvedLocation: loc,
 		},
 	}}, nil
 }

@@ -37,6 +37,10 @@ type Runtime struct {
 	// Target is the object the ActionSet runs against, as its spec names
 	// it; an export records it in the restore point.
 	Target v1alpha1.ObjectReference
+	// Location is the ActionSet's Location as the controller resolved it:
+	// its spec and Secret references, never secret values; nil when the
+	// ActionSet names none. CEL sees only the secret-free location variable.
+	Location *v1alpha1.Location
 	// Hold registers a cleanup that is a hold on the application, such as
 	// a freeze. Besides the usual end-of-action release, the engine
 	// releases every pending hold as soon as a later phase calls

@@ -15,10 +15,14 @@ import (
 type Inputs struct {
 	Object    map[string]any // the target as the API returns it
 	Workload  celenv.Workload
-	Params    map[string]any // as the ActionSet gives them; see BindParams
-	Artifacts map[string]any // the input restore point
-	Location  celenv.Location
+	Params    map[string]any  // as the ActionSet gives them; see BindParams
+	Artifacts map[string]any  // the input restore point
+	Location  celenv.Location // CEL's secret-free view of ResolvedLocation
 	Action    celenv.Action
+	// ResolvedLocation is the ActionSet's Location (spec and Secret
+	// references, never values) for the functions that move data; nil when
+	// the ActionSet names none.
+	ResolvedLocation *v1alpha1.Location
 	// Target is the ActionSet's spec.object, which restore points record.
 	Target v1alpha1.ObjectReference
 }

@@ -24,10 +24,11 @@ func (r *runner) runtime(idx int, p *plan.Phase) *function.Runtime {
 		Message: func(msg string) {
 			r.t.update(idx, func(rec *v1alpha1.PhaseStatus) { rec.Message = msg })
 		},
-		Clock:   r.e.clock(),
-		Clients: r.e.Clients,
-		Action:  r.in.Action,
-		Target:  r.in.Target,
+		Clock:    r.e.clock(),
+		Clients:  r.e.Clients,
+		Action:   r.in.Action,
+		Target:   r.in.Target,
+		Location: r.in.ResolvedLocation,
 		Hold: func(key string) {
 			since := metav1.NewTime(r.e.clock().Now())
 			r.t.addCleanup(v1alpha1.CleanupRecord{Phase: p.Name, Func: p.Func.Signature().Name, Key: key, Hold: true, Since: &since})

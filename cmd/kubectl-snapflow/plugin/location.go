@@ -2,9 +2,7 @@ package plugin
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"maps"
 	"os"
 
 	"github.com/kopia/kopia/repo"
@@ -87,22 +85,22 @@ func getLocation(ctx context.Context, c clients, name string) (*v1alpha1.Locatio
 }
 
 // locationCredentials reads the Location's credentials and password
-// Secrets, as the export function does for its mover pods.
+// Secrets with the user's kubeconfig, as the mover job does with the
+// controller's.
 func locationCredentials(ctx context.Context, c clients, loc *v1alpha1.Location) (repository.Credentials, error) {
-	if loc.Spec.RepositoryPasswordSecretRef == nil {
-		return repository.Credentials{}, errors.New("Location " + loc.Name + " has no repositoryPasswordSecretRef")
-	}
-	data := map[string][]byte{}
-	for _, ref := range loc.SecretRefs() {
-		u, err := c.dyn.Resource(secretsGVR).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+	data, err := repository.LocationSecrets(ctx, loc, func(ctx context.Context, namespace, name string) (map[string][]byte, error) {
+		u, err := c.dyn.Resource(secretsGVR).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
-			return repository.Credentials{}, fmt.Errorf("Location %s: read Secret %s/%s: %w", loc.Name, ref.Namespace, ref.Name, err)
+			return nil, err
 		}
 		var s corev1.Secret
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &s); err != nil {
-			return repository.Credentials{}, fmt.Errorf("Location %s: decode Secret %s/%s: %w", loc.Name, ref.Namespace, ref.Name, err)
+			return nil, fmt.Errorf("decode: %w", err)
 		}
-		maps.Copy(data, s.Data)
+		return s.Data, nil
+	})
+	if err != nil {
+		return repository.Credentials{}, err
 	}
 	return repository.CredentialsFromSecrets(data), nil
 }
