@@ -9,7 +9,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/snapflow/snapflow/cmd/snapflow/app"
+	"github.com/snapflow/snapflow/cmd/internal/cli"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
@@ -50,7 +50,7 @@ const backupExample = `  # Back up a deployment with the basic-app blueprint to 
 
 // BackupOptions are the inputs of kubectl snapflow backup.
 type BackupOptions struct {
-	app.IOStreams
+	cli.IOStreams
 	deps Deps
 
 	Workload           string
@@ -69,14 +69,14 @@ type BackupOptions struct {
 }
 
 // NewCmdBackup builds kubectl snapflow backup.
-func NewCmdBackup(deps Deps, streams app.IOStreams) *cobra.Command {
+func NewCmdBackup(deps Deps, streams cli.IOStreams) *cobra.Command {
 	o := &BackupOptions{IOStreams: streams, deps: deps, Action: "backup", Timeout: 30 * time.Minute}
 	cmd := &cobra.Command{
 		Use:     "backup TYPE/NAME --blueprint BLUEPRINT",
 		Short:   "Create an ActionSet that backs up a workload",
 		Long:    backupLong,
 		Example: backupExample,
-		Args:    app.UsageArgs(cobra.ExactArgs(1)),
+		Args:    cli.UsageArgs(cobra.ExactArgs(1)),
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		},
@@ -111,10 +111,10 @@ func (o *BackupOptions) Complete(args []string) error {
 		ns = o.WorkloadNamespace
 	}
 	if o.object, err = parseWorkload(o.Workload, ns); err != nil {
-		return app.Usagef("%w", err)
+		return cli.Usagef("%w", err)
 	}
 	if o.params, err = parseParams(o.Params); err != nil {
-		return app.Usagef("%w", err)
+		return cli.Usagef("%w", err)
 	}
 	return nil
 }
@@ -123,11 +123,11 @@ func (o *BackupOptions) Complete(args []string) error {
 func (o *BackupOptions) Validate() error {
 	switch {
 	case o.Blueprint == "":
-		return app.Usagef("--blueprint is required")
+		return cli.Usagef("--blueprint is required")
 	case o.Action == "":
-		return app.Usagef("--action must not be empty")
+		return cli.Usagef("--action must not be empty")
 	case o.Timeout < 0:
-		return app.Usagef("--timeout must not be negative")
+		return cli.Usagef("--timeout must not be negative")
 	}
 	return nil
 }
@@ -153,7 +153,7 @@ func (o *BackupOptions) Run(ctx context.Context) error {
 }
 
 // createAndWait creates as, prints its name and, if wait, follows it.
-func createAndWait(ctx context.Context, c clients, as *v1alpha1.ActionSet, deps Deps, streams app.IOStreams, wait bool, timeout time.Duration) error {
+func createAndWait(ctx context.Context, c clients, as *v1alpha1.ActionSet, deps Deps, streams cli.IOStreams, wait bool, timeout time.Duration) error {
 	created, err := c.createActionSet(ctx, as)
 	if err != nil {
 		return err

@@ -8,7 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/snapflow/snapflow/cmd/snapflow/app"
+	"github.com/snapflow/snapflow/cmd/internal/cli"
 )
 
 const cancelLong = `Cancel a run: set spec.cancel on the ActionSet.
@@ -27,21 +27,21 @@ const cancelPatch = `{"spec":{"cancel":true}}`
 
 // CancelOptions are the inputs of kubectl snapflow cancel.
 type CancelOptions struct {
-	app.IOStreams
+	cli.IOStreams
 	deps Deps
 	Name string
 	c    clients
 }
 
 // NewCmdCancel builds kubectl snapflow cancel.
-func NewCmdCancel(deps Deps, streams app.IOStreams) *cobra.Command {
+func NewCmdCancel(deps Deps, streams cli.IOStreams) *cobra.Command {
 	o := &CancelOptions{IOStreams: streams, deps: deps}
 	return &cobra.Command{
 		Use:               "cancel NAME",
 		Short:             "Ask the controller to stop an ActionSet",
 		Long:              cancelLong,
 		Example:           cancelExample,
-		Args:              app.UsageArgs(cobra.ExactArgs(1)),
+		Args:              cli.UsageArgs(cobra.ExactArgs(1)),
 		ValidArgsFunction: completeActionSets(deps.Factory),
 		RunE:              runE(o),
 	}
@@ -51,7 +51,7 @@ func NewCmdCancel(deps Deps, streams app.IOStreams) *cobra.Command {
 func (o *CancelOptions) Complete(args []string) error {
 	var err error
 	if o.Name, err = parseActionSetRef(args[0]); err != nil {
-		return app.Usagef("%w", err)
+		return cli.Usagef("%w", err)
 	}
 	o.c, err = newClients(o.deps.Factory)
 	return err

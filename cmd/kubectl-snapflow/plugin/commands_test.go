@@ -13,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ktesting "k8s.io/client-go/testing"
 
-	"github.com/snapflow/snapflow/cmd/snapflow/app"
+	"github.com/snapflow/snapflow/cmd/internal/cli"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
@@ -234,7 +234,7 @@ func TestLintAndPlanFake(t *testing.T) {
 // kubectl snapflow.
 func TestHelp(t *testing.T) {
 	var out bytes.Buffer
-	root := NewCmdRoot(Deps{Factory: fakeFactory{ns: "shop"}}, app.IOStreams{Out: &out, ErrOut: &out})
+	root := NewCmdRoot(Deps{Factory: fakeFactory{ns: "shop"}}, cli.IOStreams{Out: &out, ErrOut: &out})
 	root.InitDefaultHelpCmd()
 	var check func(c *cobra.Command)
 	check = func(c *cobra.Command) {

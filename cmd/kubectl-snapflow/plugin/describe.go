@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/util/duration"
 
-	"github.com/snapflow/snapflow/cmd/snapflow/app"
+	"github.com/snapflow/snapflow/cmd/internal/cli"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
@@ -28,21 +28,21 @@ const describeExample = `  # Describe a backup
 
 // DescribeOptions are the inputs of kubectl snapflow describe.
 type DescribeOptions struct {
-	app.IOStreams
+	cli.IOStreams
 	deps Deps
 	Name string
 	c    clients
 }
 
 // NewCmdDescribe builds kubectl snapflow describe.
-func NewCmdDescribe(deps Deps, streams app.IOStreams) *cobra.Command {
+func NewCmdDescribe(deps Deps, streams cli.IOStreams) *cobra.Command {
 	o := &DescribeOptions{IOStreams: streams, deps: deps}
 	return &cobra.Command{
 		Use:               "describe NAME",
 		Short:             "Show an ActionSet's spec, phases, artifacts and conditions",
 		Long:              describeLong,
 		Example:           describeExample,
-		Args:              app.UsageArgs(cobra.ExactArgs(1)),
+		Args:              cli.UsageArgs(cobra.ExactArgs(1)),
 		ValidArgsFunction: completeActionSets(deps.Factory),
 		RunE:              runE(o),
 	}
@@ -52,7 +52,7 @@ func NewCmdDescribe(deps Deps, streams app.IOStreams) *cobra.Command {
 func (o *DescribeOptions) Complete(args []string) error {
 	var err error
 	if o.Name, err = parseActionSetRef(args[0]); err != nil {
-		return app.Usagef("%w", err)
+		return cli.Usagef("%w", err)
 	}
 	o.c, err = newClients(o.deps.Factory)
 	return err

@@ -13,7 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
 
-	"github.com/snapflow/snapflow/cmd/snapflow/app"
+	"github.com/snapflow/snapflow/cmd/internal/cli"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
@@ -31,7 +31,7 @@ const getExample = `  # List the ActionSets in the current namespace
 
 // GetOptions are the inputs of kubectl snapflow get.
 type GetOptions struct {
-	app.IOStreams
+	cli.IOStreams
 	deps          Deps
 	Name          string
 	AllNamespaces bool
@@ -39,14 +39,14 @@ type GetOptions struct {
 }
 
 // NewCmdGet builds kubectl snapflow get.
-func NewCmdGet(deps Deps, streams app.IOStreams) *cobra.Command {
+func NewCmdGet(deps Deps, streams cli.IOStreams) *cobra.Command {
 	o := &GetOptions{IOStreams: streams, deps: deps}
 	cmd := &cobra.Command{
 		Use:               "get [NAME]",
 		Short:             "List ActionSets with their state and progress",
 		Long:              getLong,
 		Example:           getExample,
-		Args:              app.UsageArgs(cobra.MaximumNArgs(1)),
+		Args:              cli.UsageArgs(cobra.MaximumNArgs(1)),
 		ValidArgsFunction: completeActionSets(deps.Factory),
 		RunE:              runE(o),
 	}
@@ -59,7 +59,7 @@ func (o *GetOptions) Complete(args []string) error {
 	if len(args) == 1 {
 		var err error
 		if o.Name, err = parseActionSetRef(args[0]); err != nil {
-			return app.Usagef("%w", err)
+			return cli.Usagef("%w", err)
 		}
 	}
 	var err error
@@ -70,7 +70,7 @@ func (o *GetOptions) Complete(args []string) error {
 // Validate checks that a name and --all-namespaces are not both given.
 func (o *GetOptions) Validate() error {
 	if o.Name != "" && o.AllNamespaces {
-		return app.Usagef("a NAME cannot be combined with --all-namespaces")
+		return cli.Usagef("a NAME cannot be combined with --all-namespaces")
 	}
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"github.com/snapflow/snapflow/cmd/snapflow/app"
+	"github.com/snapflow/snapflow/cmd/internal/cli"
 )
 
 const logsLong = `Show what happened to an ActionSet: the Kubernetes Events the controller
@@ -31,21 +31,21 @@ const logsExample = `  # Show the events of a backup
 
 // LogsOptions are the inputs of kubectl snapflow logs.
 type LogsOptions struct {
-	app.IOStreams
+	cli.IOStreams
 	deps Deps
 	Name string
 	c    clients
 }
 
 // NewCmdLogs builds kubectl snapflow logs.
-func NewCmdLogs(deps Deps, streams app.IOStreams) *cobra.Command {
+func NewCmdLogs(deps Deps, streams cli.IOStreams) *cobra.Command {
 	o := &LogsOptions{IOStreams: streams, deps: deps}
 	return &cobra.Command{
 		Use:               "logs NAME",
 		Short:             "Show an ActionSet's events (mover pod logs come later)",
 		Long:              logsLong,
 		Example:           logsExample,
-		Args:              app.UsageArgs(cobra.ExactArgs(1)),
+		Args:              cli.UsageArgs(cobra.ExactArgs(1)),
 		ValidArgsFunction: completeActionSets(deps.Factory),
 		RunE:              runE(o),
 	}
@@ -55,7 +55,7 @@ func NewCmdLogs(deps Deps, streams app.IOStreams) *cobra.Command {
 func (o *LogsOptions) Complete(args []string) error {
 	var err error
 	if o.Name, err = parseActionSetRef(args[0]); err != nil {
-		return app.Usagef("%w", err)
+		return cli.Usagef("%w", err)
 	}
 	o.c, err = newClients(o.deps.Factory)
 	return err

@@ -8,7 +8,7 @@ import (
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 
-	"github.com/snapflow/snapflow/cmd/snapflow/app"
+	"github.com/snapflow/snapflow/cmd/internal/cli"
 )
 
 // parseParams reads --param name=value flags. A value is read as YAML, as
@@ -43,7 +43,7 @@ func yamlValue(text string) (any, error) {
 	if strings.TrimSpace(text) == "" {
 		return text, nil
 	}
-	v, err := app.ParseYAML([]byte(text))
+	v, err := cli.ParseYAML([]byte(text))
 	if err != nil {
 		return nil, fmt.Errorf("not a YAML value: %w", err)
 	}

@@ -20,7 +20,7 @@ import (
 	ktesting "k8s.io/client-go/testing"
 	clocktesting "k8s.io/utils/clock/testing"
 
-	"github.com/snapflow/snapflow/cmd/snapflow/app"
+	"github.com/snapflow/snapflow/cmd/internal/cli"
 	"github.com/snapflow/snapflow/functions"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
@@ -95,13 +95,13 @@ func newRunner(t *testing.T, client dynamic.Interface) func(args ...string) resu
 	if err != nil {
 		t.Fatal(err)
 	}
-	appDeps, err := app.NewDeps(reg, clocktesting.NewFakePassiveClock(now))
+	appDeps, err := cli.NewDeps(reg, clocktesting.NewFakePassiveClock(now))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return func(args ...string) result {
 		var out, errOut bytes.Buffer
-		streams := app.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+		streams := cli.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
 		deps := Deps{
 			Factory: fakeFactory{ns: "shop", dyn: client},
 			App:     appDeps,

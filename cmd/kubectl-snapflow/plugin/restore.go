@@ -10,7 +10,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/snapflow/snapflow/cmd/snapflow/app"
+	"github.com/snapflow/snapflow/cmd/internal/cli"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
@@ -49,7 +49,7 @@ const restoreExample = `  # Restore what a backup saved, in place
 
 // RestoreOptions are the inputs of kubectl snapflow restore.
 type RestoreOptions struct {
-	app.IOStreams
+	cli.IOStreams
 	deps Deps
 
 	From         string
@@ -67,14 +67,14 @@ type RestoreOptions struct {
 }
 
 // NewCmdRestore builds kubectl snapflow restore.
-func NewCmdRestore(deps Deps, streams app.IOStreams) *cobra.Command {
+func NewCmdRestore(deps Deps, streams cli.IOStreams) *cobra.Command {
 	o := &RestoreOptions{IOStreams: streams, deps: deps, Action: "restore", Timeout: 30 * time.Minute}
 	cmd := &cobra.Command{
 		Use:     "restore (--from actionset/NAME | --location L --restore-point ID)",
 		Short:   "Create an ActionSet that restores from an earlier ActionSet's artifacts or a Location's restore point",
 		Long:    restoreLong,
 		Example: restoreExample,
-		Args:    app.UsageArgs(cobra.NoArgs),
+		Args:    cli.UsageArgs(cobra.NoArgs),
 		RunE:    runE(o),
 	}
 	f := cmd.Flags()
@@ -100,11 +100,11 @@ func (o *RestoreOptions) Complete([]string) error {
 	var err error
 	if o.From != "" {
 		if o.source, err = parseActionSetRef(o.From); err != nil {
-			return app.Usagef("%w", fmt.Errorf("--from: %w", err))
+			return cli.Usagef("%w", fmt.Errorf("--from: %w", err))
 		}
 	}
 	if o.params, err = parseParams(o.Params); err != nil {
-		return app.Usagef("%w", err)
+		return cli.Usagef("%w", err)
 	}
 	o.c, err = newClients(o.deps.Factory)
 	return err
@@ -114,15 +114,15 @@ func (o *RestoreOptions) Complete([]string) error {
 func (o *RestoreOptions) Validate() error {
 	switch {
 	case o.From == "" && o.RestorePoint == "":
-		return app.Usagef("--from or --restore-point is required: the ActionSet to restore from, as actionset/NAME, or a restore point on --location")
+		return cli.Usagef("--from or --restore-point is required: the ActionSet to restore from, as actionset/NAME, or a restore point on --location")
 	case o.From != "" && o.RestorePoint != "":
-		return app.Usagef("--from and --restore-point exclude each other")
+		return cli.Usagef("--from and --restore-point exclude each other")
 	case o.RestorePoint != "" && o.Location == "":
-		return app.Usagef("--restore-point needs --location: the Location that holds it")
+		return cli.Usagef("--restore-point needs --location: the Location that holds it")
 	case o.Action == "":
-		return app.Usagef("--action must not be empty")
+		return cli.Usagef("--action must not be empty")
 	case o.Timeout < 0:
-		return app.Usagef("--timeout must not be negative")
+		return cli.Usagef("--timeout must not be negative")
 	}
 	return nil
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/snapflow/snapflow/cmd/snapflow/app"
+	"github.com/snapflow/snapflow/cmd/internal/cli"
 	"github.com/snapflow/snapflow/functions/kopia/repository"
 )
 
@@ -35,14 +35,14 @@ const restorePointsExample = `  # What can be restored from the Location "offsit
 
 // RestorePointsOptions are the inputs of kubectl snapflow restorepoints.
 type RestorePointsOptions struct {
-	app.IOStreams
+	cli.IOStreams
 	locationCommand
 
 	Output string
 }
 
 // NewCmdRestorePoints builds kubectl snapflow restorepoints.
-func NewCmdRestorePoints(deps Deps, streams app.IOStreams) *cobra.Command {
+func NewCmdRestorePoints(deps Deps, streams cli.IOStreams) *cobra.Command {
 	o := &RestorePointsOptions{IOStreams: streams, locationCommand: locationCommand{deps: deps}}
 	cmd := &cobra.Command{
 		Use:     "restorepoints --location NAME",
@@ -50,7 +50,7 @@ func NewCmdRestorePoints(deps Deps, streams app.IOStreams) *cobra.Command {
 		Short:   "List the restore points stored on a Location",
 		Long:    restorePointsLong,
 		Example: restorePointsExample,
-		Args:    app.UsageArgs(cobra.NoArgs),
+		Args:    cli.UsageArgs(cobra.NoArgs),
 		RunE:    runE(o),
 	}
 	cmd.Flags().StringVar(&o.Location, "location", "", "the Location to read (required)")
@@ -62,9 +62,9 @@ func NewCmdRestorePoints(deps Deps, streams app.IOStreams) *cobra.Command {
 func (o *RestorePointsOptions) Validate() error {
 	switch {
 	case o.Location == "":
-		return app.Usagef("--location is required: the Location whose restore points to list")
+		return cli.Usagef("--location is required: the Location whose restore points to list")
 	case o.Output != "" && o.Output != "json":
-		return app.Usagef("--output %q: want json or nothing", o.Output)
+		return cli.Usagef("--output %q: want json or nothing", o.Output)
 	}
 	return nil
 }

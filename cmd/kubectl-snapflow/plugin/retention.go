@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/snapflow/snapflow/cmd/snapflow/app"
+	"github.com/snapflow/snapflow/cmd/internal/cli"
 	"github.com/snapflow/snapflow/functions/kopia/repository"
 )
 
@@ -36,7 +36,7 @@ const retentionExample = `  # Keep the last 7 restore points of every applicatio
 
 // RetentionOptions are the inputs of kubectl snapflow retention.
 type RetentionOptions struct {
-	app.IOStreams
+	cli.IOStreams
 	locationCommand
 
 	Keep   int
@@ -45,14 +45,14 @@ type RetentionOptions struct {
 }
 
 // NewCmdRetention builds kubectl snapflow retention.
-func NewCmdRetention(deps Deps, streams app.IOStreams) *cobra.Command {
+func NewCmdRetention(deps Deps, streams cli.IOStreams) *cobra.Command {
 	o := &RetentionOptions{IOStreams: streams, locationCommand: locationCommand{deps: deps}}
 	cmd := &cobra.Command{
 		Use:     "retention --location NAME --keep N",
 		Short:   "Keep the newest N restore points on a Location and run kopia maintenance",
 		Long:    retentionLong,
 		Example: retentionExample,
-		Args:    app.UsageArgs(cobra.NoArgs),
+		Args:    cli.UsageArgs(cobra.NoArgs),
 		RunE:    runE(o),
 	}
 	f := cmd.Flags()
@@ -67,9 +67,9 @@ func NewCmdRetention(deps Deps, streams app.IOStreams) *cobra.Command {
 func (o *RetentionOptions) Validate() error {
 	switch {
 	case o.Location == "":
-		return app.Usagef("--location is required: the Location to apply retention to")
+		return cli.Usagef("--location is required: the Location to apply retention to")
 	case o.Keep < 1:
-		return app.Usagef("--keep must be at least 1, got %d: retention never deletes every restore point", o.Keep)
+		return cli.Usagef("--keep must be at least 1, got %d: retention never deletes every restore point", o.Keep)
 	}
 	return nil
 }

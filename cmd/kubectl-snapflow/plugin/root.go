@@ -12,7 +12,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/utils/clock"
 
-	"github.com/snapflow/snapflow/cmd/snapflow/app"
+	"github.com/snapflow/snapflow/cmd/internal/cli"
+	"github.com/snapflow/snapflow/cmd/internal/lintplan"
 	"github.com/snapflow/snapflow/functions"
 )
 
@@ -20,13 +21,13 @@ import (
 const (
 	// ExitOK means the command did what was asked; with --wait, the
 	// ActionSet succeeded.
-	ExitOK = app.ExitOK
+	ExitOK = cli.ExitOK
 	// ExitFailed means the ActionSet failed, was cancelled or did not finish
 	// within --timeout (with --wait), or lint/plan found errors.
-	ExitFailed = app.ExitFindings
+	ExitFailed = cli.ExitFindings
 	// ExitUsage means the command could not do its job: bad flags or
 	// arguments, or an error talking to the cluster.
-	ExitUsage = app.ExitUsage
+	ExitUsage = cli.ExitUsage
 )
 
 const exitCodesHelp = `Exit codes:
@@ -68,7 +69,7 @@ type Deps struct {
 	// (--kubeconfig, --context, --namespace, ...). Factory should read them.
 	ConfigFlags *genericclioptions.ConfigFlags
 	// App holds the registry and compiler lint and plan use.
-	App app.Deps
+	App cli.Deps
 	// Clock tells ages and durations.
 	Clock clock.PassiveClock
 	// IsTerminal tells whether w is a terminal, for the live progress line.
@@ -77,13 +78,13 @@ type Deps struct {
 
 // Main runs kubectl-snapflow with the builtin functions and a Factory
 // reading kubectl's flags, and returns the exit code.
-func Main(ctx context.Context, args []string, streams app.IOStreams) int {
+func Main(ctx context.Context, args []string, streams cli.IOStreams) int {
 	reg, err := functions.Builtins()
 	if err != nil {
 		fmt.Fprintf(streams.ErrOut, "error: function registry: %v\n", err)
 		return ExitUsage
 	}
-	appDeps, err := app.NewDeps(reg, clock.RealClock{})
+	appDeps, err := cli.NewDeps(reg, clock.RealClock{})
 	if err != nil {
 		fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
 		return ExitUsage
@@ -106,27 +107,14 @@ func isTerminal(w io.Writer) bool {
 }
 
 // NewCmdRoot builds kubectl-snapflow and its subcommands.
-func NewCmdRoot(deps Deps, streams app.IOStreams) *cobra.Command {
-	root := &cobra.Command{
-		Use:           "kubectl-snapflow",
-		Short:         "Run and inspect snapflow backups and restores on a cluster",
-		Long:          rootLong,
-		Example:       rootExample,
-		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl snapflow"},
-		Args:          app.UnknownCommand,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return cmd.Help()
-		},
-	}
-	root.SuggestionsMinimumDistance = 2
-	root.SetIn(streams.In)
-	root.SetOut(streams.Out)
-	root.SetErr(streams.ErrOut)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return app.Usagef("%w", err)
-	})
+func NewCmdRoot(deps Deps, streams cli.IOStreams) *cobra.Command {
+	root := cli.SetupRoot(&cobra.Command{
+		Use:         "kubectl-snapflow",
+		Short:       "Run and inspect snapflow backups and restores on a cluster",
+		Long:        rootLong,
+		Example:     rootExample,
+		Annotations: map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl snapflow"},
+	}, streams)
 	if deps.ConfigFlags != nil {
 		deps.ConfigFlags.AddFlags(root.PersistentFlags())
 	}
@@ -145,8 +133,8 @@ func NewCmdRoot(deps Deps, streams app.IOStreams) *cobra.Command {
 		NewCmdDescribe(deps, streams),
 		NewCmdLogs(deps, streams),
 		NewCmdCancel(deps, streams),
-		offline(app.NewCmdLint(deps.App, streams)),
-		offline(app.NewCmdPlan(deps.App, streams)),
+		offline(lintplan.NewCmdLint(deps.App, streams)),
+		offline(lintplan.NewCmdPlan(deps.App, streams)),
 	)
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
@@ -186,12 +174,12 @@ func offline(cmd *cobra.Command) *cobra.Command {
 // Run executes root with args, reports an error on errOut and returns the
 // exit code, exactly as the snapflow CLI does.
 func Run(ctx context.Context, root *cobra.Command, args []string, errOut io.Writer) int {
-	return app.Run(ctx, root, args, errOut)
+	return cli.Run(ctx, root, args, errOut)
 }
 
 // failed ends a command with ExitFailed; a nil err means the details are
 // already printed.
-func failed(err error) error { return &app.ExitError{Code: ExitFailed, Err: err} }
+func failed(err error) error { return &cli.ExitError{Code: ExitFailed, Err: err} }
 
 // options is a subcommand's Complete, Validate, Run lifecycle.
 type options interface {

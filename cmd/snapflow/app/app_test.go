@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	clocktesting "k8s.io/utils/clock/testing"
 
-	"github.com/snapflow/snapflow/engine/plan"
+	"github.com/snapflow/snapflow/cmd/internal/cli"
 	"github.com/snapflow/snapflow/functions"
 )
 
@@ -32,13 +31,13 @@ func snapflow(t *testing.T, args ...string) result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps, err := NewDeps(reg, clocktesting.NewFakePassiveClock(now))
+	deps, err := cli.NewDeps(reg, clocktesting.NewFakePassiveClock(now))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer
-	streams := IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	code := Run(context.Background(), NewCmdRoot(deps, streams), args, &errOut)
+	streams := cli.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+	code := cli.Run(context.Background(), NewCmdRoot(deps, streams), args, &errOut)
 	return result{code: code, out: out.String(), errOut: errOut.String()}
 }
 
@@ -58,13 +57,13 @@ func TestRoot(t *testing.T) {
 		out  string // part of stdout
 		err  string // all of stderr
 	}{
-		{"help explains snapflow and exit codes", []string{"--help"}, ExitOK, "Exit codes:\n  0  ok\n", ""},
-		{"no command prints help", nil, ExitOK, "snapflow is a Kubernetes-native workflow engine", ""},
-		{"unknown command", []string{"lnt"}, ExitUsage, "",
+		{"help explains snapflow and exit codes", []string{"--help"}, cli.ExitOK, "Exit codes:\n  0  ok\n", ""},
+		{"no command prints help", nil, cli.ExitOK, "snapflow is a Kubernetes-native workflow engine", ""},
+		{"unknown command", []string{"lnt"}, cli.ExitUsage, "",
 			"error: unknown command \"lnt\" for \"snapflow\" (did you mean \"lint\"?)\nRun 'snapflow --help' for usage.\n"},
-		{"unknown flag", []string{"lint", "--bad"}, ExitUsage, "",
+		{"unknown flag", []string{"lint", "--bad"}, cli.ExitUsage, "",
 			"error: unknown flag: --bad\nRun 'snapflow lint --help' for usage.\n"},
-		{"subcommand help has examples", []string{"plan", "--help"}, ExitOK, "snapflow plan blueprint.yaml --action backup --object db.yaml", ""},
+		{"subcommand help has examples", []string{"plan", "--help"}, cli.ExitOK, "snapflow plan blueprint.yaml --action backup --object db.yaml", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,26 +74,4 @@ func TestRoot(t *testing.T) {
 			}
 		})
 	}
-}
-
-// snapflowPlan compiles testdata/hello.yaml.
-func snapflowPlan(t *testing.T) *plan.Blueprint {
-	t.Helper()
-	reg, err := functions.Builtins()
-	if err != nil {
-		t.Fatal(err)
-	}
-	deps, err := NewDeps(reg, clocktesting.NewFakePassiveClock(now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile("testdata/hello.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bp, ds := deps.Compiler.File("testdata/hello.yaml", data)
-	if ds.HasErrors() {
-		t.Fatal(ds.Err())
-	}
-	return bp
 }

@@ -10,6 +10,7 @@ import (
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/snapflow/snapflow/cmd/internal/cli"
 	"github.com/snapflow/snapflow/engine/controller"
 	"github.com/snapflow/snapflow/engine/function"
 )
@@ -29,8 +30,8 @@ its ServiceAccount (see deploy/rbac.yaml).`
 
 // ControllerOptions are the inputs of snapflow controller.
 type ControllerOptions struct {
-	IOStreams
-	deps    Deps
+	cli.IOStreams
+	deps    cli.Deps
 	context func() context.Context
 
 	Kubeconfig             string
@@ -47,7 +48,7 @@ type ControllerOptions struct {
 }
 
 // NewCmdController builds snapflow controller.
-func NewCmdController(deps Deps, streams IOStreams) *cobra.Command {
+func NewCmdController(deps cli.Deps, streams cli.IOStreams) *cobra.Command {
 	o := &ControllerOptions{
 		IOStreams: streams, deps: deps,
 		Concurrency:            controller.DefaultConcurrency,
@@ -58,8 +59,8 @@ func NewCmdController(deps Deps, streams IOStreams) *cobra.Command {
 		Use:   "controller",
 		Short: "Run the ActionSet controller",
 		Long:  controllerLong,
-		Args:  UsageArgs(cobra.NoArgs),
-		RunE:  runE(o),
+		Args:  cli.UsageArgs(cobra.NoArgs),
+		RunE:  cli.RunE(o),
 	}
 	o.context = cmd.Context
 	f := cmd.Flags()
@@ -84,7 +85,7 @@ func (o *ControllerOptions) Complete(_ []string) error {
 		o.config, err = rest.InClusterConfig()
 	}
 	if err != nil {
-		return Usagef("cluster configuration: %w", err)
+		return cli.Usagef("cluster configuration: %w", err)
 	}
 	return nil
 }
@@ -92,7 +93,7 @@ func (o *ControllerOptions) Complete(_ []string) error {
 // Validate checks the flags.
 func (o *ControllerOptions) Validate() error {
 	if o.Concurrency < 1 {
-		return Usagef("--concurrency must be at least 1, got %d", o.Concurrency)
+		return cli.Usagef("--concurrency must be at least 1, got %d", o.Concurrency)
 	}
 	return nil
 }

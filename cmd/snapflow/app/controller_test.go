@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/snapflow/snapflow/cmd/internal/cli"
 )
 
 const testKubeconfig = `apiVersion: v1
@@ -35,8 +37,8 @@ func TestControllerUsage(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := snapflow(t, tc.args...)
-			if got.code != ExitUsage || !strings.HasPrefix(got.errOut, tc.wantErr) {
-				t.Errorf("exit %d, stderr %q; want exit %d, stderr starting %q", got.code, got.errOut, ExitUsage, tc.wantErr)
+			if got.code != cli.ExitUsage || !strings.HasPrefix(got.errOut, tc.wantErr) {
+				t.Errorf("exit %d, stderr %q; want exit %d, stderr starting %q", got.code, got.errOut, cli.ExitUsage, tc.wantErr)
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/snapflow/snapflow/cmd/internal/cli"
 	"github.com/snapflow/snapflow/engine/celenv"
 	"github.com/snapflow/snapflow/engine/diag"
 	"github.com/snapflow/snapflow/engine/function"
@@ -21,7 +22,7 @@ every blueprint against these signatures.
   markdown  a docs page
   json      for tools
 
-` + exitCodesHelp
+` + cli.ExitCodesHelp
 
 const functionsExample = `  # List every function
   snapflow functions
@@ -34,14 +35,14 @@ const functionsExample = `  # List every function
 
 // FunctionsOptions are the inputs of snapflow functions.
 type FunctionsOptions struct {
-	IOStreams
-	deps   Deps
+	cli.IOStreams
+	deps   cli.Deps
 	Name   string
 	Output string
 }
 
 // NewCmdFunctions builds snapflow functions.
-func NewCmdFunctions(deps Deps, streams IOStreams) *cobra.Command {
+func NewCmdFunctions(deps cli.Deps, streams cli.IOStreams) *cobra.Command {
 	o := &FunctionsOptions{IOStreams: streams, deps: deps, Output: "text"}
 	cmd := &cobra.Command{
 		Use:     "functions [NAME]",
@@ -49,11 +50,11 @@ func NewCmdFunctions(deps Deps, streams IOStreams) *cobra.Command {
 		Short:   "Document the functions blueprints can call",
 		Long:    functionsLong,
 		Example: functionsExample,
-		Args:    UsageArgs(cobra.MaximumNArgs(1)),
+		Args:    cli.UsageArgs(cobra.MaximumNArgs(1)),
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			return deps.Registry.Names(), cobra.ShellCompDirectiveNoFileComp
 		},
-		RunE: runE(o),
+		RunE: cli.RunE(o),
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "output format: text, markdown or json")
 	return cmd
@@ -70,14 +71,14 @@ func (o *FunctionsOptions) Complete(args []string) error {
 // Validate checks the format and that the named function exists.
 func (o *FunctionsOptions) Validate() error {
 	if !slices.Contains([]string{"text", "markdown", "json"}, o.Output) {
-		return Usagef("--output must be text, markdown or json, got %q", o.Output)
+		return cli.Usagef("--output must be text, markdown or json, got %q", o.Output)
 	}
 	if o.Name == "" {
 		return nil
 	}
 	if _, ok := o.deps.Registry.Lookup(o.Name); !ok {
 		names := o.deps.Registry.Names()
-		return Usagef("no function %q%s; `snapflow functions` lists them", o.Name, diag.Suggest(o.Name, names))
+		return cli.Usagef("no function %q%s; `snapflow functions` lists them", o.Name, diag.Suggest(o.Name, names))
 	}
 	return nil
 }
@@ -96,14 +97,14 @@ func (o *FunctionsOptions) Run() error {
 	var err error
 	switch o.Output {
 	case "json":
-		err = writeJSON(o.Out, docs)
+		err = cli.WriteJSON(o.Out, docs)
 	case "markdown":
 		err = writeMarkdown(o.Out, docs, o.Name == "")
 	default:
 		err = writeFunctionsText(o.Out, docs)
 	}
 	if err != nil {
-		return &ExitError{Code: ExitUsage, Err: err}
+		return &cli.ExitError{Code: cli.ExitUsage, Err: err}
 	}
 	return nil
 }
@@ -118,11 +119,11 @@ type funcDoc struct {
 }
 
 type argDoc struct {
-	Name     string    `json:"name"`
-	Type     string    `json:"type"`
-	Required bool      `json:"required"`
-	Default  jsonValue `json:"default,omitempty"`
-	Doc      string    `json:"doc"`
+	Name     string        `json:"name"`
+	Type     string        `json:"type"`
+	Required bool          `json:"required"`
+	Default  cli.JSONValue `json:"default,omitempty"`
+	Doc      string        `json:"doc"`
 }
 
 type outputDoc struct {
@@ -149,7 +150,7 @@ func docOf(sig function.Signature) funcDoc {
 	for _, a := range sig.Args {
 		ad := argDoc{Name: a.Name, Type: celenv.TypeString(a.Type), Required: a.Required, Doc: a.Doc}
 		if a.Default != nil {
-			ad.Default = mustJSON(a.Default)
+			ad.Default = cli.MustJSON(a.Default)
 		}
 		d.Args = append(d.Args, ad)
 	}

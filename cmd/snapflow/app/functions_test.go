@@ -9,6 +9,7 @@ import (
 	"github.com/google/cel-go/cel"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/snapflow/snapflow/cmd/internal/cli"
 	"github.com/snapflow/snapflow/engine/celenv"
 	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/functions"
@@ -20,20 +21,20 @@ func TestFunctions(t *testing.T) {
 		args []string
 		want result
 	}{
-		{"one function", []string{"log"}, result{code: ExitOK, out: `log
+		{"one function", []string{"log"}, result{code: cli.ExitOK, out: `log
   Records a message in the phase's status and returns it as an output.
   args:
     message  string  required  text to record; ${{ }} interpolates values
   outputs:
     message  string  the recorded text
 `}},
-		{"markdown", []string{"fail", "-o", "markdown"}, result{code: ExitOK, out: "# fail\n\n" +
+		{"markdown", []string{"fail", "-o", "markdown"}, result{code: cli.ExitOK, out: "# fail\n\n" +
 			"Fails the action with a message; it is never retried.\n\n**Arguments**\n\n" +
 			"| Name | Type | Required | Default | Description |\n|---|---|---|---|---|\n" +
 			"| `message` | `string` | yes |  | why the action fails |\n"}},
-		{"unknown function", []string{"lg"}, result{code: ExitUsage,
+		{"unknown function", []string{"lg"}, result{code: cli.ExitUsage,
 			errOut: "error: no function \"lg\" (did you mean \"log\"?); `snapflow functions` lists them\nRun 'snapflow functions --help' for usage.\n"}},
-		{"bad format", []string{"-o", "yaml"}, result{code: ExitUsage,
+		{"bad format", []string{"-o", "yaml"}, result{code: cli.ExitUsage,
 			errOut: "error: --output must be text, markdown or json, got \"yaml\"\nRun 'snapflow functions --help' for usage.\n"}},
 	}
 	for _, tc := range cases {

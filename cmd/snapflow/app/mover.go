@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/snapflow/snapflow/cmd/internal/cli"
 	"github.com/snapflow/snapflow/functions/kopia/repository"
 	"github.com/snapflow/snapflow/functions/mover"
 )
@@ -31,20 +32,20 @@ Standard output carries one JSON object per line: {"progress": ...} while
 it works, then {"result": ...} or {"error": "..."}.`
 
 // NewCmdMover builds snapflow mover.
-func NewCmdMover(_ Deps, streams IOStreams) *cobra.Command {
+func NewCmdMover(_ cli.Deps, streams cli.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:    "mover export|restore|record|forget",
 		Short:  "Move a volume's data to or from a Location (runs in mover pods)",
 		Long:   moverLong,
 		Hidden: true, // started by the export and restore functions
-		Args:   UsageArgs(cobra.NoArgs),
+		Args:   cli.UsageArgs(cobra.NoArgs),
 		RunE:   func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	for _, mode := range mover.Modes {
 		cmd.AddCommand(&cobra.Command{
 			Use:   mode,
 			Short: fmt.Sprintf("Run the %s described by $%s", mode, mover.RequestEnv),
-			Args:  UsageArgs(cobra.NoArgs),
+			Args:  cli.UsageArgs(cobra.NoArgs),
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				return runMover(cmd.Context(), mode, streams)
 			},
@@ -53,20 +54,20 @@ func NewCmdMover(_ Deps, streams IOStreams) *cobra.Command {
 	return cmd
 }
 
-func runMover(ctx context.Context, mode string, streams IOStreams) error {
+func runMover(ctx context.Context, mode string, streams cli.IOStreams) error {
 	req, err := mover.RequestFromEnv()
 	if err != nil {
-		return &UsageError{err: err}
+		return cli.Usage(err)
 	}
 	creds, err := repository.CredentialsFromEnv()
 	if err != nil {
-		return &UsageError{err: err}
+		return cli.Usage(err)
 	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	if err := mover.Run(ctx, mode, req, creds, streams.Out); err != nil {
-		return &ExitError{Code: ExitFindings, Err: err}
+		return &cli.ExitError{Code: cli.ExitFindings, Err: err}
 	}
 	return nil
 }

@@ -1,10 +1,10 @@
 package app
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/spf13/cobra"
+
+	"github.com/snapflow/snapflow/cmd/internal/cli"
+	"github.com/snapflow/snapflow/cmd/internal/lintplan"
 )
 
 const rootLong = `snapflow is a Kubernetes-native workflow engine for data protection.
@@ -25,58 +25,22 @@ offline, with no cluster: lint reports every error with file:line:col, plan
 shows what an action would run for a given workload, functions documents
 what phases can call, and schema lets editors check blueprints as you type.
 
-` + exitCodesHelp
+` + cli.ExitCodesHelp
 
 // NewCmdRoot builds the snapflow command and its subcommands.
-func NewCmdRoot(deps Deps, streams IOStreams) *cobra.Command {
-	root := &cobra.Command{
-		Use:           "snapflow",
-		Short:         "Compile, check and explain snapflow data protection blueprints",
-		Long:          rootLong,
-		Args:          UnknownCommand,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return cmd.Help()
-		},
-	}
-	root.SuggestionsMinimumDistance = 2
-	root.SetIn(streams.In)
-	root.SetOut(streams.Out)
-	root.SetErr(streams.ErrOut)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &UsageError{err: err}
-	})
+func NewCmdRoot(deps cli.Deps, streams cli.IOStreams) *cobra.Command {
+	root := cli.SetupRoot(&cobra.Command{
+		Use:   "snapflow",
+		Short: "Compile, check and explain snapflow data protection blueprints",
+		Long:  rootLong,
+	}, streams)
 	root.AddCommand(
-		NewCmdLint(deps, streams),
-		NewCmdPlan(deps, streams),
+		lintplan.NewCmdLint(deps, streams),
+		lintplan.NewCmdPlan(deps, streams),
 		NewCmdFunctions(deps, streams),
 		NewCmdSchema(deps, streams),
 		NewCmdController(deps, streams),
 		NewCmdMover(deps, streams),
 	)
 	return root
-}
-
-// UnknownCommand rejects arguments to the root command: they name a
-// command that does not exist.
-func UnknownCommand(cmd *cobra.Command, args []string) error {
-	if len(args) == 0 {
-		return nil
-	}
-	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
-	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-		msg += fmt.Sprintf(" (did you mean %q?)", s[0])
-	}
-	return &UsageError{err: errors.New(msg)}
-}
-
-// usageArgs marks what an argument validator rejects as a usage error.
-func UsageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if err := check(cmd, args); err != nil {
-			return &UsageError{err: err}
-		}
-		return nil
-	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/snapflow/snapflow/cmd/internal/cli"
 	"github.com/snapflow/snapflow/engine/jsonschema"
 )
 
@@ -23,7 +24,7 @@ Point a blueprint at the schema with a comment on its first line:
 
   # yaml-language-server: $schema=./blueprint.schema.json
 
-` + exitCodesHelp
+` + cli.ExitCodesHelp
 
 const schemaExample = `  # Write the schema next to your blueprints
   snapflow schema --output blueprints/blueprint.schema.json
@@ -33,21 +34,21 @@ const schemaExample = `  # Write the schema next to your blueprints
 
 // SchemaOptions are the inputs of snapflow schema.
 type SchemaOptions struct {
-	IOStreams
-	deps   Deps
+	cli.IOStreams
+	deps   cli.Deps
 	Output string // file to write; empty for standard output
 }
 
 // NewCmdSchema builds snapflow schema.
-func NewCmdSchema(deps Deps, streams IOStreams) *cobra.Command {
+func NewCmdSchema(deps cli.Deps, streams cli.IOStreams) *cobra.Command {
 	o := &SchemaOptions{IOStreams: streams, deps: deps}
 	cmd := &cobra.Command{
 		Use:     "schema",
 		Short:   "Print the JSON Schema editors use to check blueprints",
 		Long:    schemaLong,
 		Example: schemaExample,
-		Args:    UsageArgs(cobra.NoArgs),
-		RunE:    runE(o),
+		Args:    cli.UsageArgs(cobra.NoArgs),
+		RunE:    cli.RunE(o),
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "write the schema to this file instead of standard output")
 	return cmd
@@ -62,17 +63,17 @@ func (o *SchemaOptions) Validate() error { return nil }
 // Run generates the schema from the registry and writes it.
 func (o *SchemaOptions) Run() error {
 	var b bytes.Buffer
-	if err := writeJSON(&b, jsonschema.Blueprint(o.deps.Registry)); err != nil {
-		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("encode schema: %w", err)}
+	if err := cli.WriteJSON(&b, jsonschema.Blueprint(o.deps.Registry)); err != nil {
+		return &cli.ExitError{Code: cli.ExitUsage, Err: fmt.Errorf("encode schema: %w", err)}
 	}
 	if o.Output == "" {
 		if _, err := o.Out.Write(b.Bytes()); err != nil {
-			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("write schema: %w", err)}
+			return &cli.ExitError{Code: cli.ExitUsage, Err: fmt.Errorf("write schema: %w", err)}
 		}
 		return nil
 	}
 	if err := os.WriteFile(o.Output, b.Bytes(), 0o644); err != nil {
-		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("write schema: %w", fileError(o.Output, err))}
+		return &cli.ExitError{Code: cli.ExitUsage, Err: fmt.Errorf("write schema: %w", cli.FileError(o.Output, err))}
 	}
 	fmt.Fprintf(o.ErrOut, "wrote %s\n", o.Output)
 	return nil

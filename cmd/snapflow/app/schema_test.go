@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/snapflow/snapflow/cmd/internal/cli"
 )
 
 // funcEnum digs the func enum out of a generated schema.
@@ -31,7 +33,7 @@ func funcEnum(t *testing.T, data []byte) []string {
 
 func TestSchema(t *testing.T) {
 	got := snapflow(t, "schema")
-	if got.code != ExitOK || got.errOut != "" {
+	if got.code != cli.ExitOK || got.errOut != "" {
 		t.Fatalf("code = %d, stderr:\n%s", got.code, got.errOut)
 	}
 	if diff := cmp.Diff(funcEnum(t, []byte(got.out)), builtinNames(t)); diff != "" {
@@ -39,7 +41,7 @@ func TestSchema(t *testing.T) {
 	}
 
 	file := filepath.Join(t.TempDir(), "blueprint.schema.json")
-	check(t, snapflow(t, "schema", "--output", file), result{code: ExitOK, errOut: "wrote " + file + "\n"})
+	check(t, snapflow(t, "schema", "--output", file), result{code: cli.ExitOK, errOut: "wrote " + file + "\n"})
 	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +51,6 @@ func TestSchema(t *testing.T) {
 	}
 
 	missing := filepath.Join(t.TempDir(), "nope", "s.json")
-	check(t, snapflow(t, "schema", "-o", missing), result{code: ExitUsage,
+	check(t, snapflow(t, "schema", "-o", missing), result{code: cli.ExitUsage,
 		errOut: "error: write schema: " + missing + ": no such file or directory\n"})
 }

@@ -1,4 +1,4 @@
-package app
+package lintplan
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/parser"
 
+	"github.com/snapflow/snapflow/cmd/internal/cli"
 	"github.com/snapflow/snapflow/engine/celenv"
 	"github.com/snapflow/snapflow/engine/plan"
 )
@@ -27,10 +28,10 @@ type planReport struct {
 }
 
 type paramReport struct {
-	Name  string    `json:"name"`
-	Type  string    `json:"type"`
-	Value jsonValue `json:"value"`
-	From  string    `json:"from"` // given or default
+	Name  string        `json:"name"`
+	Type  string        `json:"type"`
+	Value cli.JSONValue `json:"value"`
+	From  string        `json:"from"` // given or default
 }
 
 type phaseReport struct {
@@ -59,11 +60,11 @@ type argReport struct {
 // valueReport is an evaluated value, or one known only at run time, or
 // the error evaluating it gave.
 type valueReport struct {
-	Source  string    `json:"source"`
-	Value   jsonValue `json:"value,omitempty"`
-	RunTime bool      `json:"runTime,omitempty"`
-	Phases  []string  `json:"phases,omitempty"` // read by a run-time value
-	Error   string    `json:"error,omitempty"`
+	Source  string        `json:"source"`
+	Value   cli.JSONValue `json:"value,omitempty"`
+	RunTime bool          `json:"runTime,omitempty"`
+	Phases  []string      `json:"phases,omitempty"` // read by a run-time value
+	Error   string        `json:"error,omitempty"`
 }
 
 type outputReport struct {
@@ -83,7 +84,7 @@ func evaluate(ctx context.Context, bp *plan.Blueprint, action *plan.Action, in *
 		if in.given[p.Name] {
 			from = "given"
 		}
-		rep.Params = append(rep.Params, paramReport{Name: p.Name, Type: celenv.TypeString(p.Type), Value: mustJSON(in.bound[p.Name]), From: from})
+		rep.Params = append(rep.Params, paramReport{Name: p.Name, Type: celenv.TypeString(p.Type), Value: cli.MustJSON(in.bound[p.Name]), From: from})
 	}
 	vars := in.Vars(in.bound, nil)
 	for _, p := range action.AllPhases() {
@@ -130,7 +131,7 @@ func evalValue(ctx context.Context, v plan.Value, vars map[string]any) valueRepo
 		r.Error = err.Error()
 		return r
 	}
-	if r.Value, err = toJSON(got); err != nil {
+	if r.Value, err = cli.ToJSON(got); err != nil {
 		r.Error = err.Error()
 	}
 	return r
@@ -153,7 +154,7 @@ func evalWhen(ctx context.Context, when *celenv.Program, vars map[string]any) va
 		r.Error = err.Error()
 		return r
 	}
-	r.Value = mustJSON(got)
+	r.Value = cli.MustJSON(got)
 	return r
 }
 

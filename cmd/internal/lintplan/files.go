@@ -1,8 +1,7 @@
-package app
+package lintplan
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/snapflow/snapflow/cmd/internal/cli"
 )
 
 // blueprintFiles expands paths into the files to lint, in order: a file is
@@ -29,7 +30,7 @@ func blueprintFiles(paths []string) ([]string, error) {
 	for _, p := range paths {
 		info, err := os.Stat(p)
 		if err != nil {
-			return nil, fileError(p, err)
+			return nil, cli.FileError(p, err)
 		}
 		if !info.IsDir() {
 			add(p)
@@ -55,7 +56,7 @@ func blueprintsIn(dir string) ([]string, error) {
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		switch {
 		case err != nil:
-			return fileError(path, err)
+			return cli.FileError(path, err)
 		case d.IsDir() && path != dir && strings.HasPrefix(d.Name(), "."):
 			return filepath.SkipDir
 		case d.IsDir() || !slices.Contains([]string{".yaml", ".yml"}, filepath.Ext(path)):
@@ -63,7 +64,7 @@ func blueprintsIn(dir string) ([]string, error) {
 		}
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return fileError(path, err)
+			return cli.FileError(path, err)
 		}
 		if isBlueprint(data) {
 			out = append(out, path)
@@ -87,13 +88,4 @@ func isBlueprint(data []byte) bool {
 		return kindLine.Match(data)
 	}
 	return head.Kind == "Blueprint"
-}
-
-// fileError words a file system error as "path: reason".
-func fileError(path string, err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("%s: %w", path, pe.Err)
-	}
-	return fmt.Errorf("%s: %w", path, err)
 }

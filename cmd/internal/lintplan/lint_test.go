@@ -1,4 +1,4 @@
-package app
+package lintplan
 
 import (
 	"os"
@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/snapflow/snapflow/cmd/internal/cli"
 )
 
 const badDiagnostics = `testdata/bad.yaml:10:15: spec.actions.backup.phases[0].func: unknown function "lg" (did you mean "log"?); ` + "`snapflow functions`" + ` lists them
@@ -19,23 +21,23 @@ func TestLint(t *testing.T) {
 		want result
 	}{
 		{"clean file", []string{"testdata/hello.yaml"},
-			result{code: ExitOK, errOut: "ok: 1 blueprint\n"}},
+			result{code: cli.ExitOK, errOut: "ok: 1 blueprint\n"}},
 		{"bad file", []string{"testdata/bad.yaml"},
-			result{code: ExitFindings, out: badDiagnostics, errOut: "2 errors in 1 of 1 file\n"}},
+			result{code: cli.ExitFindings, out: badDiagnostics, errOut: "2 errors in 1 of 1 file\n"}},
 		{"bad and clean files", []string{"testdata/bad.yaml", "testdata/hello.yaml"},
-			result{code: ExitFindings, out: badDiagnostics, errOut: "2 errors in 1 of 2 files\n"}},
+			result{code: cli.ExitFindings, out: badDiagnostics, errOut: "2 errors in 1 of 2 files\n"}},
 		{"a named file is linted whatever its kind", []string{"testdata/deployment.yaml"},
-			result{code: ExitFindings, out: `testdata/deployment.yaml:1:13: apiVersion: got "apps/v1", expected "snapflow.dev/v1alpha1"` + "\n" +
+			result{code: cli.ExitFindings, out: `testdata/deployment.yaml:1:13: apiVersion: got "apps/v1", expected "snapflow.dev/v1alpha1"` + "\n" +
 				`testdata/deployment.yaml:2:7: kind: not a Blueprint: got kind "Deployment", expected "Blueprint"` + "\n",
 				errOut: "2 errors in 1 of 1 file\n"}},
 		{"missing file", []string{"testdata/hello.yaml", "testdata/nope.yaml"},
-			result{code: ExitUsage, errOut: "error: testdata/nope.yaml: no such file or directory\n"}},
+			result{code: cli.ExitUsage, errOut: "error: testdata/nope.yaml: no such file or directory\n"}},
 		{"dir skips other kinds and hidden dirs", []string{"testdata/lintdir"},
-			result{code: ExitOK, errOut: "ok: 2 blueprints\n"}},
+			result{code: cli.ExitOK, errOut: "ok: 2 blueprints\n"}},
 		{"a file given twice is linted once", []string{"testdata/lintdir", "testdata/lintdir/blueprint.yaml"},
-			result{code: ExitOK, errOut: "ok: 2 blueprints\n"}},
+			result{code: cli.ExitOK, errOut: "ok: 2 blueprints\n"}},
 		{"no paths", nil,
-			result{code: ExitUsage, errOut: "error: name at least one blueprint file or directory\nRun 'snapflow lint --help' for usage.\n"}},
+			result{code: cli.ExitUsage, errOut: "error: name at least one blueprint file or directory\nRun 'snapflow lint --help' for usage.\n"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -49,7 +51,7 @@ func TestLintDirWithoutBlueprints(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "app.yaml"), []byte("kind: Deployment\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	check(t, snapflow(t, "lint", dir), result{code: ExitUsage,
+	check(t, snapflow(t, "lint", dir), result{code: cli.ExitUsage,
 		errOut: "error: " + dir + ": no blueprints found (no .yaml or .yml file with kind: Blueprint)\n"})
 }
 

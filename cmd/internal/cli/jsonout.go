@@ -1,19 +1,20 @@
-package app
+package cli
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/snapflow/snapflow/engine/celenv"
 	"io"
+
+	"github.com/snapflow/snapflow/engine/celenv"
 )
 
-// jsonValue is a value rendered as compact JSON.
-type jsonValue = json.RawMessage
+// JSONValue is a value rendered as compact JSON.
+type JSONValue = json.RawMessage
 
-// toJSON renders an evaluated value as compact JSON: durations as their
+// ToJSON renders an evaluated value as compact JSON: durations as their
 // String ("1m30s"), timestamps as RFC 3339, bytes as base64.
-func toJSON(v any) (jsonValue, error) {
+func ToJSON(v any) (JSONValue, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
@@ -23,18 +24,18 @@ func toJSON(v any) (jsonValue, error) {
 	return bytes.TrimRight(b.Bytes(), "\n"), nil
 }
 
-// mustJSON renders values that are JSON by construction (bound params,
+// MustJSON renders values that are JSON by construction (bound params,
 // booleans); one that is not renders as its error text.
-func mustJSON(v any) jsonValue {
-	out, err := toJSON(v)
+func MustJSON(v any) JSONValue {
+	out, err := ToJSON(v)
 	if err != nil {
-		out, _ = toJSON(err.Error())
+		out, _ = ToJSON(err.Error())
 	}
 	return out
 }
 
-// writeJSON writes v as indented JSON.
-func writeJSON(w io.Writer, v any) error {
+// WriteJSON writes v as indented JSON.
+func WriteJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")

@@ -1,4 +1,4 @@
-package app
+package lintplan
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/snapflow/snapflow/cmd/internal/cli"
 	"github.com/snapflow/snapflow/engine/diag"
 )
 
@@ -25,7 +26,7 @@ Diagnostics go to standard output, one per line, sorted by position:
 
 A summary goes to standard error. Warnings alone do not fail the command.
 
-` + exitCodesHelp
+` + cli.ExitCodesHelp
 
 const lintExample = `  # Lint one blueprint
   snapflow lint blueprints/postgres/blueprint.yaml
@@ -35,21 +36,21 @@ const lintExample = `  # Lint one blueprint
 
 // LintOptions are the inputs of snapflow lint.
 type LintOptions struct {
-	IOStreams
-	deps  Deps
+	cli.IOStreams
+	deps  cli.Deps
 	Paths []string
 }
 
 // NewCmdLint builds snapflow lint.
-func NewCmdLint(deps Deps, streams IOStreams) *cobra.Command {
+func NewCmdLint(deps cli.Deps, streams cli.IOStreams) *cobra.Command {
 	o := &LintOptions{IOStreams: streams, deps: deps}
 	return &cobra.Command{
 		Use:     "lint FILE|DIR...",
 		Short:   "Compile blueprints and report every error",
 		Long:    lintLong,
 		Example: lintExample,
-		Args:    UsageArgs(cobra.ArbitraryArgs),
-		RunE:    runE(o),
+		Args:    cli.UsageArgs(cobra.ArbitraryArgs),
+		RunE:    cli.RunE(o),
 	}
 }
 
@@ -62,7 +63,7 @@ func (o *LintOptions) Complete(args []string) error {
 // Validate checks that there is something to lint.
 func (o *LintOptions) Validate() error {
 	if len(o.Paths) == 0 {
-		return Usagef("name at least one blueprint file or directory")
+		return cli.Usagef("name at least one blueprint file or directory")
 	}
 	return nil
 }
@@ -71,13 +72,13 @@ func (o *LintOptions) Validate() error {
 func (o *LintOptions) Run() error {
 	files, err := blueprintFiles(o.Paths)
 	if err != nil {
-		return &ExitError{Code: ExitUsage, Err: err}
+		return &cli.ExitError{Code: cli.ExitUsage, Err: err}
 	}
 	var errs, warns, bad int
 	for _, file := range files {
 		data, err := os.ReadFile(file)
 		if err != nil {
-			return &ExitError{Code: ExitUsage, Err: fileError(file, err)}
+			return &cli.ExitError{Code: cli.ExitUsage, Err: cli.FileError(file, err)}
 		}
 		_, ds := o.deps.Compiler.File(file, data)
 		printDiagnostics(o.Out, ds)
@@ -89,7 +90,7 @@ func (o *LintOptions) Run() error {
 	}
 	fmt.Fprintln(o.ErrOut, lintSummary(errs, warns, bad, len(files)))
 	if errs > 0 {
-		return findings()
+		return cli.Findings()
 	}
 	return nil
 }

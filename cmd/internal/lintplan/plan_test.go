@@ -1,10 +1,12 @@
-package app
+package lintplan
 
 import (
 	"encoding/json"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/snapflow/snapflow/cmd/internal/cli"
 )
 
 const helloBackupPlan = `Blueprint: hello (testdata/hello.yaml)
@@ -65,37 +67,37 @@ func TestPlan(t *testing.T) {
 		want result
 	}{
 		{"deployment with param overrides", append(plan, "--action", "backup", "--param", "greeting=hi there", "--params-file", "testdata/params.yaml"),
-			result{code: ExitOK, out: helloBackupPlan}},
+			result{code: cli.ExitOK, out: helloBackupPlan}},
 		{"location and artifacts", append(plan, "-a", "restore", "--location", "testdata/location.yaml", "--artifacts", "testdata/artifacts.yaml"),
-			result{code: ExitOK, out: "Blueprint: hello (testdata/hello.yaml)\nAction:    restore\n" +
+			result{code: cli.ExitOK, out: "Blueprint: hello (testdata/hello.yaml)\nAction:    restore\n" +
 				"Target:    Deployment shop/web, 3 replicas, 1 PVC (uploads)\nParams:\n" +
 				"  copies    int           1        (default)\n  greeting  string        \"hello\"  (default)\n" +
 				"  mustFail  bool          false    (default)\n  pause     string        \"1s\"     (default)\n" +
 				"  tags      list(string)  []       (default)\n\n" +
 				"Phases:\n  1. say (log)\n       args:\n         message: \"restoring 2 artifacts from offsite\"\n"}},
 		{"evaluation error", []string{"plan", "testdata/pods.yaml", "-a", "backup", "--object", "testdata/deployment.yaml"},
-			result{code: ExitFindings, out: podsBackupPlan, errOut: "1 error evaluating action backup\n"}},
+			result{code: cli.ExitFindings, out: podsBackupPlan, errOut: "1 error evaluating action backup\n"}},
 		{"bad param type", append(plan, "-a", "backup", "--param", "copies=abc", "--param", "copy=1"),
-			result{code: ExitFindings, errOut: "error: param \"copies\": must be int, got string \"abc\"\n" +
+			result{code: cli.ExitFindings, errOut: "error: param \"copies\": must be int, got string \"abc\"\n" +
 				"error: unknown param \"copy\" (did you mean \"copies\"?)\n"}},
 		{"list param must match its type", append(plan, "-a", "backup", "--param", "copies=[1, 2]"),
-			result{code: ExitFindings, errOut: "error: param \"copies\": must be int, got list\n"}},
+			result{code: cli.ExitFindings, errOut: "error: param \"copies\": must be int, got list\n"}},
 		{"blueprint with errors", []string{"plan", "testdata/bad.yaml", "-a", "backup", "--object", "testdata/deployment.yaml"},
-			result{code: ExitFindings, out: badDiagnostics, errOut: "2 errors in 1 of 1 file\n"}},
+			result{code: cli.ExitFindings, out: badDiagnostics, errOut: "2 errors in 1 of 1 file\n"}},
 		{"unknown action", append(plan, "-a", "bakup"),
-			result{code: ExitUsage, errOut: "error: blueprint hello has no action \"bakup\" (did you mean \"backup\"?); it has backup, restore\n" +
+			result{code: cli.ExitUsage, errOut: "error: blueprint hello has no action \"bakup\" (did you mean \"backup\"?); it has backup, restore\n" +
 				"Run 'snapflow plan --help' for usage.\n"}},
 		{"unsupported object", []string{"plan", "testdata/hello.yaml", "-a", "backup", "--object", "testdata/location.yaml"},
-			result{code: ExitUsage, errOut: "error: object testdata/location.yaml: unsupported kind \"Location\"; want one of " +
+			result{code: cli.ExitUsage, errOut: "error: object testdata/location.yaml: unsupported kind \"Location\"; want one of " +
 				"DaemonSet, Deployment, DeploymentConfig, Job, PersistentVolumeClaim, Pod, ReplicaSet, StatefulSet\n"}},
 		{"missing object file", []string{"plan", "testdata/hello.yaml", "-a", "backup", "--object", "testdata/nope.yaml"},
-			result{code: ExitUsage, errOut: "error: object: testdata/nope.yaml: no such file or directory\n"}},
+			result{code: cli.ExitUsage, errOut: "error: object: testdata/nope.yaml: no such file or directory\n"}},
 		{"missing blueprint file", []string{"plan", "testdata/nope.yaml", "-a", "backup", "--object", "testdata/deployment.yaml"},
-			result{code: ExitUsage, errOut: "error: testdata/nope.yaml: no such file or directory\n"}},
+			result{code: cli.ExitUsage, errOut: "error: testdata/nope.yaml: no such file or directory\n"}},
 		{"malformed param", append(plan, "-a", "backup", "--param", "copies"),
-			result{code: ExitUsage, errOut: "error: --param \"copies\": want name=value\nRun 'snapflow plan --help' for usage.\n"}},
+			result{code: cli.ExitUsage, errOut: "error: --param \"copies\": want name=value\nRun 'snapflow plan --help' for usage.\n"}},
 		{"no action", plan,
-			result{code: ExitUsage, errOut: "error: --action is required\nRun 'snapflow plan --help' for usage.\n"}},
+			result{code: cli.ExitUsage, errOut: "error: --action is required\nRun 'snapflow plan --help' for usage.\n"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -107,7 +109,7 @@ func TestPlan(t *testing.T) {
 func TestPlanJSON(t *testing.T) {
 	got := snapflow(t, "plan", "testdata/hello.yaml", "-a", "backup", "--object", "testdata/deployment.yaml",
 		"--param", "tags=[a, 'b c']", "--param", "copies=3", "-o", "json")
-	if got.code != ExitOK {
+	if got.code != cli.ExitOK {
 		t.Fatalf("code = %d; stderr:\n%s", got.code, got.errOut)
 	}
 	var rep planReport
@@ -119,7 +121,7 @@ func TestPlanJSON(t *testing.T) {
 		t.Errorf("greet message = %s, want %s", got, want)
 	}
 	wait := rep.Phases[1]
-	if diff := cmp.Diff(wait.When, &valueReport{Source: "params.copies > 1", Value: jsonValue("true")}); diff != "" {
+	if diff := cmp.Diff(wait.When, &valueReport{Source: "params.copies > 1", Value: cli.JSONValue("true")}); diff != "" {
 		t.Errorf("when (-got +want):\n%s", diff)
 	}
 	if diff := cmp.Diff(wait.Retry, &retryReport{Attempts: 3, Initial: "2s", Factor: 3, Max: "30s"}); diff != "" {

@@ -1,4 +1,4 @@
-package app
+package lintplan
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/cel-go/cel"
 
+	"github.com/snapflow/snapflow/cmd/internal/cli"
 	"github.com/snapflow/snapflow/engine/celenv"
 	"github.com/snapflow/snapflow/engine/plan"
 	"github.com/snapflow/snapflow/engine/run"
@@ -37,21 +38,21 @@ func (o *PlanOptions) inputs(bp *plan.Blueprint, action *plan.Action) (*planInpu
 	in := &planInputs{}
 	var err error
 	if in.Object, err = readYAMLMap(o.ObjectFile, "object"); err != nil {
-		return nil, &ExitError{Code: ExitUsage, Err: err}
+		return nil, &cli.ExitError{Code: cli.ExitUsage, Err: err}
 	}
 	if in.Workload, err = workload.FromObject(in.Object); err != nil {
-		return nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("object %s: %w", o.ObjectFile, err)}
+		return nil, &cli.ExitError{Code: cli.ExitUsage, Err: fmt.Errorf("object %s: %w", o.ObjectFile, err)}
 	}
 	apiVersion, _ := in.Object["apiVersion"].(string)
 	in.Target = v1alpha1.ObjectReference{APIVersion: apiVersion, Kind: in.Workload.Kind, Namespace: in.Workload.Namespace, Name: in.Workload.Name}
 	if o.ArtifactsFile != "" {
 		if in.Artifacts, err = readYAMLMap(o.ArtifactsFile, "artifacts"); err != nil {
-			return nil, &ExitError{Code: ExitUsage, Err: err}
+			return nil, &cli.ExitError{Code: cli.ExitUsage, Err: err}
 		}
 	}
 	if o.LocationFile != "" {
 		if in.Location, err = readLocation(o.LocationFile); err != nil {
-			return nil, &ExitError{Code: ExitUsage, Err: err}
+			return nil, &cli.ExitError{Code: cli.ExitUsage, Err: err}
 		}
 	}
 	in.Action = celenv.Action{
@@ -74,7 +75,7 @@ func (o *PlanOptions) inputs(bp *plan.Blueprint, action *plan.Action) (*planInpu
 		for _, line := range strings.Split(err.Error(), "\n") {
 			fmt.Fprintln(o.ErrOut, "error: "+line)
 		}
-		return nil, findings()
+		return nil, cli.Findings()
 	}
 	return in, nil
 }
@@ -92,11 +93,11 @@ func (o *PlanOptions) givenParams(bp *plan.Blueprint) (map[string]any, error) {
 	for _, p := range o.Params {
 		name, text, ok := strings.Cut(p, "=")
 		if !ok || name == "" {
-			return nil, Usagef("--param %q: want name=value", p)
+			return nil, cli.Usagef("--param %q: want name=value", p)
 		}
 		v, err := paramValue(bp, name, text)
 		if err != nil {
-			return nil, Usagef("--param %s: %w", name, err)
+			return nil, cli.Usagef("--param %s: %w", name, err)
 		}
 		given[name] = v
 	}
@@ -111,7 +112,7 @@ func paramValue(bp *plan.Blueprint, name, text string) (any, error) {
 			return text, nil
 		}
 	}
-	return ParseYAML([]byte(text))
+	return cli.ParseYAML([]byte(text))
 }
 
 // readLocation reads a snapflow Location object; only what expressions may

@@ -1,11 +1,10 @@
-package app
+package cli
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -65,22 +64,4 @@ func jsonCompatible(v any) (any, error) {
 		return nil, errors.New("mapping keys must be strings")
 	}
 	return nil, fmt.Errorf("unsupported YAML value of type %T", v)
-}
-
-// readYAMLMap reads a file holding one YAML (or JSON) mapping; what names
-// the file's role in errors.
-func readYAMLMap(path, what string) (map[string]any, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, fileError(path, err))
-	}
-	v, err := ParseYAML(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", what, path, err)
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("%s %s: must be a YAML mapping", what, path)
-	}
-	return m, nil
 }

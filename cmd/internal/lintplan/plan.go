@@ -1,4 +1,4 @@
-package app
+package lintplan
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/snapflow/snapflow/cmd/internal/cli"
 	"github.com/snapflow/snapflow/engine/diag"
 	"github.com/snapflow/snapflow/engine/plan"
 )
@@ -37,7 +38,7 @@ map. For a param declared as string the text after = is taken as it is.
 --param overrides --params-file. action.uid is all zeros and action.actionSet
 is "plan".
 
-` + exitCodesHelp
+` + cli.ExitCodesHelp
 
 const planExample = `  # Show the backup action of a blueprint for a StatefulSet
   kubectl get statefulset db -o yaml > db.yaml
@@ -53,8 +54,8 @@ const planExample = `  # Show the backup action of a blueprint for a StatefulSet
 
 // PlanOptions are the inputs of snapflow plan.
 type PlanOptions struct {
-	IOStreams
-	deps Deps
+	cli.IOStreams
+	deps cli.Deps
 
 	File          string
 	Action        string
@@ -67,14 +68,14 @@ type PlanOptions struct {
 }
 
 // NewCmdPlan builds snapflow plan.
-func NewCmdPlan(deps Deps, streams IOStreams) *cobra.Command {
+func NewCmdPlan(deps cli.Deps, streams cli.IOStreams) *cobra.Command {
 	o := &PlanOptions{IOStreams: streams, deps: deps, Output: "text"}
 	cmd := &cobra.Command{
 		Use:     "plan FILE --action ACTION --object OBJECT.yaml",
 		Short:   "Show what an action would run for a workload, offline",
 		Long:    planLong,
 		Example: planExample,
-		Args:    UsageArgs(cobra.ExactArgs(1)),
+		Args:    cli.UsageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
 				return err
@@ -106,11 +107,11 @@ func (o *PlanOptions) Complete(args []string) error {
 func (o *PlanOptions) Validate() error {
 	switch {
 	case o.Action == "":
-		return Usagef("--action is required")
+		return cli.Usagef("--action is required")
 	case o.ObjectFile == "":
-		return Usagef("--object is required: a file with the target object, e.g. from kubectl get -o yaml")
+		return cli.Usagef("--object is required: a file with the target object, e.g. from kubectl get -o yaml")
 	case !slices.Contains([]string{"text", "json"}, o.Output):
-		return Usagef("--output must be text or json, got %q", o.Output)
+		return cli.Usagef("--output must be text or json, got %q", o.Output)
 	}
 	return nil
 }
@@ -119,19 +120,19 @@ func (o *PlanOptions) Validate() error {
 func (o *PlanOptions) Run(ctx context.Context) error {
 	data, err := os.ReadFile(o.File)
 	if err != nil {
-		return &ExitError{Code: ExitUsage, Err: fileError(o.File, err)}
+		return &cli.ExitError{Code: cli.ExitUsage, Err: cli.FileError(o.File, err)}
 	}
 	bp, ds := o.deps.Compiler.File(o.File, data)
 	printDiagnostics(o.Out, ds)
 	if ds.HasErrors() {
 		errs, warns := count(ds)
 		fmt.Fprintln(o.ErrOut, lintSummary(errs, warns, 1, 1))
-		return findings()
+		return cli.Findings()
 	}
 	action, ok := bp.Action(o.Action)
 	if !ok {
 		names := actionNames(bp)
-		return Usagef("blueprint %s has no action %q%s; it has %s", bp.Name, o.Action, diag.Suggest(o.Action, names), strings.Join(names, ", "))
+		return cli.Usagef("blueprint %s has no action %q%s; it has %s", bp.Name, o.Action, diag.Suggest(o.Action, names), strings.Join(names, ", "))
 	}
 	in, err := o.inputs(bp, action)
 	if err != nil {
@@ -139,18 +140,18 @@ func (o *PlanOptions) Run(ctx context.Context) error {
 	}
 	rep := evaluate(ctx, bp, action, in)
 	if err := o.print(rep); err != nil {
-		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("write plan: %w", err)}
+		return &cli.ExitError{Code: cli.ExitUsage, Err: fmt.Errorf("write plan: %w", err)}
 	}
 	if rep.Errors > 0 {
 		fmt.Fprintf(o.ErrOut, "%s evaluating action %s\n", plural(rep.Errors, "error"), action.Name)
-		return findings()
+		return cli.Findings()
 	}
 	return nil
 }
 
 func (o *PlanOptions) print(rep *planReport) error {
 	if o.Output == "json" {
-		return writeJSON(o.Out, rep)
+		return cli.WriteJSON(o.Out, rep)
 	}
 	return printPlan(o.Out, rep)
 }
