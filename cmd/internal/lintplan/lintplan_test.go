@@ -30,6 +30,18 @@ type result struct {
 // with the builtin functions and a fake clock.
 func snapflow(t *testing.T, args ...string) result {
 	t.Helper()
+	deps := testDeps(t)
+	var out, errOut bytes.Buffer
+	streams := cli.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+	root := cli.SetupRoot(&cobra.Command{Use: "snapflow"}, streams)
+	root.AddCommand(NewCmdLint(deps, streams), NewCmdPlan(deps, streams))
+	code := cli.Run(context.Background(), root, args, &errOut)
+	return result{code: code, out: out.String(), errOut: errOut.String()}
+}
+
+// testDeps are the builtin functions with a fake clock.
+func testDeps(t *testing.T) cli.Deps {
+	t.Helper()
 	reg, err := functions.Builtins()
 	if err != nil {
 		t.Fatal(err)
@@ -38,12 +50,7 @@ func snapflow(t *testing.T, args ...string) result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out, errOut bytes.Buffer
-	streams := cli.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	root := cli.SetupRoot(&cobra.Command{Use: "snapflow"}, streams)
-	root.AddCommand(NewCmdLint(deps, streams), NewCmdPlan(deps, streams))
-	code := cli.Run(context.Background(), root, args, &errOut)
-	return result{code: code, out: out.String(), errOut: errOut.String()}
+	return deps
 }
 
 // check compares a run with what a test wants.
@@ -57,14 +64,7 @@ func check(t *testing.T, got, want result) {
 // snapflowPlan compiles testdata/hello.yaml.
 func snapflowPlan(t *testing.T) *plan.Blueprint {
 	t.Helper()
-	reg, err := functions.Builtins()
-	if err != nil {
-		t.Fatal(err)
-	}
-	deps, err := cli.NewDeps(reg, clocktesting.NewFakePassiveClock(now))
-	if err != nil {
-		t.Fatal(err)
-	}
+	deps := testDeps(t)
 	data, err := os.ReadFile("testdata/hello.yaml")
 	if err != nil {
 		t.Fatal(err)
