@@ -88,7 +88,7 @@ func Run(ctx context.Context, root *cobra.Command, args []string, errOut io.Writ
 // arguments print help, errors are left to Run (no usage dump), flag errors
 // are usage errors, and the command reads and writes streams.
 func SetupRoot(root *cobra.Command, streams IOStreams) *cobra.Command {
-	root.Args = UnknownCommand
+	root.Args = unknownCommand
 	root.SilenceUsage = true
 	root.SilenceErrors = true
 	root.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -104,9 +104,9 @@ func SetupRoot(root *cobra.Command, streams IOStreams) *cobra.Command {
 	return root
 }
 
-// UnknownCommand rejects arguments to the root command: they name a
+// unknownCommand rejects arguments to the root command: they name a
 // command that does not exist.
-func UnknownCommand(cmd *cobra.Command, args []string) error {
+func unknownCommand(cmd *cobra.Command, args []string) error {
 	if len(args) == 0 {
 		return nil
 	}
