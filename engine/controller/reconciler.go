@@ -55,7 +55,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if controllerutil.AddFinalizer(as, Finalizer) {
 		return reconcile.Result{}, r.client.Update(ctx, as) // the update triggers the next step
 	}
-	if Terminal(as.Status.State) {
+	if as.Status.State.Final() {
 		return reconcile.Result{}, nil
 	}
 	if r.runners.Running(as.UID) {
@@ -100,7 +100,7 @@ func (r *Reconciler) start(ctx context.Context, as *v1alpha1.ActionSet, cancel b
 	if err := r.reader.Get(ctx, client.ObjectKeyFromObject(as), fresh); err != nil {
 		return client.IgnoreNotFound(err)
 	}
-	if Terminal(fresh.Status.State) || fresh.UID != as.UID {
+	if fresh.Status.State.Final() || fresh.UID != as.UID {
 		return nil
 	}
 	if cancel && resumeState(fresh.Status) == nil {

@@ -21,16 +21,6 @@ const (
 	ReasonRunning   = "Running"
 )
 
-// Terminal reports whether s is a final state: Succeeded, Failed or
-// Cancelled.
-func Terminal(s v1alpha1.ActionSetState) bool {
-	switch s {
-	case v1alpha1.ActionSetSucceeded, v1alpha1.ActionSetFailed, v1alpha1.ActionSetCancelled:
-		return true
-	}
-	return false
-}
-
 // resumeState is the checkpoint a restarted controller resumes from: the
 // status of a Running ActionSet that recorded phases; nil otherwise.
 func resumeState(st v1alpha1.ActionSetStatus) *run.State {

@@ -123,17 +123,6 @@ func TestApplyResult(t *testing.T) {
 	}
 }
 
-func TestTerminal(t *testing.T) {
-	for s, want := range map[v1alpha1.ActionSetState]bool{
-		"": false, v1alpha1.ActionSetPending: false, v1alpha1.ActionSetRunning: false,
-		v1alpha1.ActionSetSucceeded: true, v1alpha1.ActionSetFailed: true, v1alpha1.ActionSetCancelled: true,
-	} {
-		if got := Terminal(s); got != want {
-			t.Errorf("Terminal(%q) = %v, want %v", s, got, want)
-		}
-	}
-}
-
 func TestPhaseEvents(t *testing.T) {
 	before := phases(v1alpha1.PhaseSucceeded, v1alpha1.PhaseRunning, v1alpha1.PhasePending)
 	after := phases(v1alpha1.PhaseSucceeded, v1alpha1.PhaseFailed, v1alpha1.PhasePending, v1alpha1.PhaseRunning)

@@ -129,6 +129,15 @@ const (
 	ActionSetCancelled ActionSetState = "Cancelled"
 )
 
+// Final reports whether s is a final state: Succeeded, Failed or Cancelled.
+func (s ActionSetState) Final() bool {
+	switch s {
+	case ActionSetSucceeded, ActionSetFailed, ActionSetCancelled:
+		return true
+	}
+	return false
+}
+
 // Condition types set on an ActionSet, so that `kubectl wait
 // --for=condition=Complete` works.
 const (

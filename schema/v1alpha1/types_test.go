@@ -108,3 +108,14 @@ func TestSchemeRegistersAllKinds(t *testing.T) {
 		t.Errorf("New(ActionSet) = %T, want *ActionSet", obj)
 	}
 }
+
+func TestActionSetStateFinal(t *testing.T) {
+	for s, want := range map[ActionSetState]bool{
+		"": false, ActionSetPending: false, ActionSetRunning: false,
+		ActionSetSucceeded: true, ActionSetFailed: true, ActionSetCancelled: true,
+	} {
+		if got := s.Final(); got != want {
+			t.Errorf("%q.Final() = %v, want %v", s, got, want)
+		}
+	}
+}

@@ -65,7 +65,7 @@ func TestControllerRunsAction(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := client.ObjectKey{Namespace: ns, Name: "backup-1"}
-	as := waitActionSet(t, c, key, "final", func(as *v1alpha1.ActionSet) bool { return controller.Terminal(as.Status.State) })
+	as := waitActionSet(t, c, key, "final", func(as *v1alpha1.ActionSet) bool { return as.Status.State.Final() })
 	if as.Status.State != v1alpha1.ActionSetSucceeded {
 		t.Fatalf("state = %s (%s), want Succeeded", as.Status.State, as.Status.Message)
 	}
@@ -150,7 +150,7 @@ func TestControllerInvalidBlueprint(t *testing.T) {
 		t.Fatal(err)
 	}
 	as := waitActionSet(t, c, client.ObjectKey{Namespace: ns, Name: "backup-bad"}, "final",
-		func(as *v1alpha1.ActionSet) bool { return controller.Terminal(as.Status.State) })
+		func(as *v1alpha1.ActionSet) bool { return as.Status.State.Final() })
 	bp := &v1alpha1.Blueprint{}
 	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "hello"}, bp); err != nil {
 		t.Fatal(err)
@@ -207,7 +207,7 @@ func TestControllerCancel(t *testing.T) {
 	if err := c.Patch(ctx, &v1alpha1.ActionSet{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "backup-long"}}, client.RawPatch(types.MergePatchType, patch)); err != nil {
 		t.Fatal(err)
 	}
-	as := waitActionSet(t, c, key, "final", func(as *v1alpha1.ActionSet) bool { return controller.Terminal(as.Status.State) })
+	as := waitActionSet(t, c, key, "final", func(as *v1alpha1.ActionSet) bool { return as.Status.State.Final() })
 	if as.Status.State != v1alpha1.ActionSetCancelled {
 		t.Fatalf("state = %s (%s), want Cancelled", as.Status.State, as.Status.Message)
 	}

@@ -20,7 +20,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/snapflow/snapflow/engine/controller"
 	"github.com/snapflow/snapflow/functions"
 	"github.com/snapflow/snapflow/functions/mover"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
@@ -292,7 +291,7 @@ func watchRun(t *testing.T, c client.Client, key client.ObjectKey, each func(con
 		if err := c.Get(ctx, key, as); err != nil {
 			return false, err
 		}
-		if controller.Terminal(as.Status.State) {
+		if as.Status.State.Final() {
 			return true, nil
 		}
 		if each == nil {

@@ -23,7 +23,6 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/snapflow/snapflow/engine/controller"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 	"github.com/snapflow/snapflow/tests/cluster"
 )
@@ -137,7 +136,7 @@ func appFrozen(t *testing.T, ns, pod string) bool {
 func finished(t *testing.T, c client.Client, ns, name string) *v1alpha1.ActionSet {
 	t.Helper()
 	return waitActionSet(t, c, client.ObjectKey{Namespace: ns, Name: name}, "final", func(as *v1alpha1.ActionSet) bool {
-		return controller.Terminal(as.Status.State)
+		return as.Status.State.Final()
 	})
 }
 

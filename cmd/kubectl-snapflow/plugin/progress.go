@@ -61,15 +61,6 @@ func progressLine(as *v1alpha1.ActionSet) string {
 	return strings.Join(parts, "  ")
 }
 
-// final tells whether an ActionSet's state is final.
-func final(s v1alpha1.ActionSetState) bool {
-	switch s {
-	case v1alpha1.ActionSetSucceeded, v1alpha1.ActionSetFailed, v1alpha1.ActionSetCancelled:
-		return true
-	}
-	return false
-}
-
 // outcome is nil for a succeeded ActionSet, else the error that says in
 // which phase it failed and why.
 func outcome(as *v1alpha1.ActionSet) error {
@@ -162,7 +153,7 @@ func follow(ctx context.Context, c clients, name string, line *liveLine) (*v1alp
 			return nil, err
 		}
 		line.update(progressLine(as))
-		if final(as.Status.State) {
+		if as.Status.State.Final() {
 			return as, nil
 		}
 		w, err := c.actionSets(c.namespace).Watch(ctx, metav1.ListOptions{
@@ -213,7 +204,7 @@ func watchUntilFinal(ctx context.Context, w watch.Interface, name string, line *
 				return nil, err
 			}
 			line.update(progressLine(as))
-			if final(as.Status.State) {
+			if as.Status.State.Final() {
 				return as, nil
 			}
 		}
