@@ -134,7 +134,8 @@ func (r *runner) run(ctx context.Context) *Result {
 	}
 	// Finally phases and cleanups run even when ctx is cancelled, within
 	// their own bound.
-	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), r.e.wrapUpTimeout())
+	wctx, wcancel := withTimeoutCause(context.WithoutCancel(ctx), r.e.clock(), r.e.wrapUpTimeout(),
+		fmt.Errorf("wrap-up timed out after %s", r.e.wrapUpTimeout()))
 	defer wcancel()
 	// Nothing may stay frozen while finally phases run.
 	if _, err := r.releaseHolds(wctx); err != nil {
@@ -166,7 +167,7 @@ func (r *runner) actionContext(ctx context.Context) (context.Context, context.Ca
 	if r.action.Timeout <= 0 {
 		return context.WithCancel(ctx)
 	}
-	return context.WithTimeoutCause(ctx, r.action.Timeout,
+	return withTimeoutCause(ctx, r.e.clock(), r.action.Timeout,
 		fmt.Errorf("%w after %s", errActionTimeout, r.action.Timeout))
 }
 

@@ -3,6 +3,7 @@ package run_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -222,7 +223,7 @@ func TestRunFakePhaseTimeout(t *testing.T) {
       - {name: stuck, func: fakeBlock, timeout: 50ms, args: {name: stuck}}
       - {name: never, func: fakeStep, args: {name: never}}
 `)
-	res := runAction(t, context.Background(), &run.Executor{}, bp, nil)
+	res := runUntilTimeout(t, rec, bp, "run stuck", 50*time.Millisecond)
 	if res.Outcome != v1alpha1.ActionSetFailed {
 		t.Fatalf("outcome = %s, want Failed", res.Outcome)
 	}
@@ -346,10 +347,35 @@ func TestRunFakeActionTimeoutFails(t *testing.T) {
       phases:
       - {name: wait, func: fakeBlock, args: {name: wait}}
 `)
-	res := runAction(t, context.Background(), &run.Executor{}, bp, nil)
+	res := runUntilTimeout(t, rec, bp, "run wait", 50*time.Millisecond)
 	if res.Outcome != v1alpha1.ActionSetFailed || !strings.Contains(res.Err.Error(), "action timed out after 50ms") {
 		t.Fatalf("outcome %s, err %v; want Failed with the action timeout", res.Outcome, res.Err)
 	}
+}
+
+// runUntilTimeout runs bp's backup on a fake clock and, once the blocking
+// phase has recorded started, steps the clock to just before timeout (the
+// run must still be going) and then to it (the run must end).
+func runUntilTimeout(t *testing.T, rec *calls, bp *plan.Blueprint, started string, timeout time.Duration) *run.Result {
+	t.Helper()
+	clk := clocktesting.NewFakeClock(time.Unix(0, 0))
+	done := make(chan *run.Result, 1)
+	go func() {
+		res, err := (&run.Executor{Clock: clk}).Run(context.Background(), run.Request{Blueprint: bp, Action: "backup", Inputs: inputs()})
+		if err != nil {
+			res = &run.Result{Err: err}
+		}
+		done <- res
+	}()
+	waitFor(t, func() bool { return slices.Contains(rec.get(), started) && clk.HasWaiters() })
+	clk.Step(timeout - time.Millisecond)
+	select {
+	case res := <-done:
+		t.Fatalf("run ended %s before its timeout: %v", clk.Since(time.Unix(0, 0)), res.Err)
+	default: // a fake timer fires only inside Step, so nothing can end the run now
+	}
+	clk.Step(time.Millisecond)
+	return <-done
 }
 
 // waitFor polls cond until it holds or a deadline passes.

@@ -126,7 +126,7 @@ func (r *runner) attempts(ctx context.Context, idx int, p *plan.Phase, args map[
 func (r *runner) invoke(ctx context.Context, idx int, p *plan.Phase, args map[string]any) (map[string]any, error) {
 	if p.Timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, p.Timeout, fmt.Errorf("phase timed out after %s", p.Timeout))
+		ctx, cancel = withTimeoutCause(ctx, r.e.clock(), p.Timeout, fmt.Errorf("phase timed out after %s", p.Timeout))
 		defer cancel()
 	}
 	outputs, err := p.Func.Invoke(ctx, r.runtime(idx, p), args)
