@@ -7,22 +7,34 @@ import (
 	"fmt"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/snapflow/snapflow/engine/celenv"
+	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
-// resolveLocation reads the ActionSet's Location once per run: where the
-// data goes and which Secrets hold the credentials, never their values.
-// Functions get it on their Runtime; CEL gets locationVar of it.
-func (r *Reconciler) resolveLocation(ctx context.Context, as *v1alpha1.ActionSet) (*v1alpha1.Location, error) {
+// resolveLocation reads the ActionSet's Location once per run, as the
+// run's ServiceAccount: where the data goes and which Secrets hold the
+// credentials, never their values. Functions get it on their Runtime; CEL
+// gets locationVar of it.
+func (r *Reconciler) resolveLocation(ctx context.Context, c function.Clients, as *v1alpha1.ActionSet) (*v1alpha1.Location, error) {
 	if as.Spec.Location == nil {
 		return nil, nil
 	}
-	loc := &v1alpha1.Location{}
-	if err := r.reader.Get(ctx, client.ObjectKey{Namespace: as.Namespace, Name: as.Spec.Location.Name}, loc); err != nil {
+	u, err := c.Dynamic.Resource(v1alpha1.SchemeGroupVersion.WithResource("locations")).Namespace(as.Namespace).
+		Get(ctx, as.Spec.Location.Name, metav1.GetOptions{})
+	if err != nil {
 		return nil, fmt.Errorf("get location %q: %w", as.Spec.Location.Name, err)
+	}
+	loc := &v1alpha1.Location{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, loc); err != nil {
+		return nil, function.Permanent(fmt.Errorf("location %q: %w", as.Spec.Location.Name, err))
+	}
+	if err := r.locations.Check(loc); err != nil {
+		return nil, function.Permanent(fmt.Errorf("location %q: %w", loc.Name, err))
 	}
 	return loc, nil
 }

@@ -28,6 +28,10 @@ const Name = "snapflow-controller"
 // LeaderElectionID is the Lease that elects the active controller.
 const LeaderElectionID = "snapflow-controller.snapflow.dev"
 
+// DefaultServiceAccountName is the ServiceAccount runs act as by default;
+// `kubectl snapflow rbac` creates it.
+const DefaultServiceAccountName = v1alpha1.DefaultServiceAccountName
+
 // DefaultConcurrency is how many actions run at once by default.
 const DefaultConcurrency = 10
 
@@ -65,9 +69,15 @@ type Options struct {
 	Namespaces []string
 	// Clock tells time; nil is the real clock.
 	Clock clock.WithTicker
-	// Clients are what functions call; the zero value means clients built
-	// from the manager's config.
-	Clients function.Clients
+	// ClientsFor builds the clients a run acts through; nil means clients
+	// from the manager's config that impersonate the run's ServiceAccount.
+	ClientsFor ClientsFor
+	// DefaultServiceAccount is the ServiceAccount, in the ActionSet's
+	// namespace, that a run acts as when the ActionSet names none; empty
+	// means such an ActionSet fails.
+	DefaultServiceAccount string
+	// Locations is what the operator allows of Locations.
+	Locations LocationPolicy
 	// Mover says how export and restore start snapflow in mover pods.
 	Mover function.Mover
 }
@@ -151,16 +161,11 @@ func Setup(mgr manager.Manager, cfg *rest.Config, o Options) error {
 	if err != nil {
 		return fmt.Errorf("build compiler: %w", err)
 	}
-	if o.Clients.Kube == nil {
-		if o.Clients, err = NewClients(cfg, mgr.GetRESTMapper()); err != nil {
-			return err
-		}
+	if o.ClientsFor == nil {
+		o.ClientsFor = NewClientsFor(cfg, mgr.GetRESTMapper())
 	}
-	if o.Clients.Mover.Image == "" {
-		o.Clients.Mover = o.Mover
-	}
-	if o.Clients.Mover.Image == "" {
-		o.Clients.Mover = DefaultMover
+	if o.Mover.Image == "" {
+		o.Mover = DefaultMover
 	}
 	runners := NewRunners(o.Concurrency)
 	if err := mgr.Add(runners); err != nil {
@@ -171,16 +176,17 @@ func Setup(mgr manager.Manager, cfg *rest.Config, o Options) error {
 		return fmt.Errorf("register metrics: %w", err)
 	}
 	r := &Reconciler{
-		metrics:  metrics,
-		client:   mgr.GetClient(),
-		reader:   mgr.GetAPIReader(),
-		dynamic:  o.Clients.Dynamic,
-		clients:  o.Clients,
-		mapper:   mgr.GetRESTMapper(),
-		recorder: mgr.GetEventRecorder(Name),
-		clock:    o.Clock,
-		compiled: newCompileCache(comp),
-		runners:  runners,
+		metrics:               metrics,
+		client:                mgr.GetClient(),
+		reader:                mgr.GetAPIReader(),
+		clientsFor:            o.ClientsFor,
+		defaultServiceAccount: o.DefaultServiceAccount,
+		mover:                 o.Mover,
+		locations:             o.Locations,
+		recorder:              mgr.GetEventRecorder(Name),
+		clock:                 o.Clock,
+		compiled:              newCompileCache(comp),
+		runners:               runners,
 	}
 	err = ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.ActionSet{}).

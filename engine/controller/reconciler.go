@@ -6,9 +6,7 @@ import (
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -28,15 +26,17 @@ const Finalizer = "snapflow.dev/actionset"
 // Reconciler reconciles ActionSets.
 type Reconciler struct {
 	client   client.Client // writes; reads of ActionSets come from the cache
-	reader   client.Reader // uncached reads: fresh status, blueprints, pods, claims
-	dynamic  dynamic.Interface
-	mapper   meta.RESTMapper
+	reader   client.Reader // uncached reads of snapflow's kinds: fresh status, blueprints
 	recorder events.EventRecorder
 	clock    clock.WithTicker
 	compiled *compileCache
 	runners  *Runners
 	metrics  *runMetrics // nil: not recorded
-	clients  function.Clients
+	// What runs act as and may use.
+	clientsFor            ClientsFor
+	defaultServiceAccount string
+	mover                 function.Mover
+	locations             LocationPolicy
 }
 
 var _ reconcile.Reconciler = (*Reconciler)(nil)
@@ -108,7 +108,7 @@ func (r *Reconciler) start(ctx context.Context, as *v1alpha1.ActionSet, cancel b
 	}
 	rn, err := r.prepare(ctx, fresh)
 	if err != nil {
-		if !function.IsPermanent(err) && !apierrors.IsNotFound(err) {
+		if !function.IsPermanent(err) && !apierrors.IsNotFound(err) && !apierrors.IsForbidden(err) {
 			return err // transient: retried with backoff
 		}
 		if ferr := r.fail(ctx, fresh, v1alpha1.ActionSetFailed, err.Error()); ferr != nil {
@@ -157,11 +157,15 @@ func (r *Reconciler) prepare(ctx context.Context, as *v1alpha1.ActionSet) (*runn
 	if err != nil {
 		return nil, function.Permanent(fmt.Errorf("params: %w", err))
 	}
-	tgt, err := r.resolveTarget(ctx, as)
+	clients, err := r.runClients(as)
 	if err != nil {
 		return nil, err
 	}
-	loc, err := r.resolveLocation(ctx, as)
+	tgt, err := resolveTarget(ctx, clients, as)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := r.resolveLocation(ctx, clients, as)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +177,7 @@ func (r *Reconciler) prepare(ctx context.Context, as *v1alpha1.ActionSet) (*runn
 	if as.Status.StartTime != nil {
 		start = as.Status.StartTime.Time
 	}
-	return &runner{r: r, as: as, bpGen: bp.Generation, req: run.Request{
+	return &runner{r: r, as: as, bpGen: bp.Generation, clients: clients, req: run.Request{
 		Blueprint: c.plan,
 		Action:    as.Spec.Action,
 		Resume:    resumeState(as.Status),

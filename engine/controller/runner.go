@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/engine/plan"
 	"github.com/snapflow/snapflow/engine/run"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
@@ -26,14 +27,15 @@ var errStopping = errors.New("controller is stopping; status left for resume")
 
 // runner is one run of one ActionSet.
 type runner struct {
-	r      *Reconciler
-	as     *v1alpha1.ActionSet // as it was when the run started; for Events
-	req    run.Request
-	bpGen  int64
-	mu     sync.Mutex
-	phases []v1alpha1.PhaseStatus // as last recorded, to find changes
-	prog   v1alpha1.Progress
-	shown  v1alpha1.Progress // as last written to status
+	r       *Reconciler
+	as      *v1alpha1.ActionSet // as it was when the run started; for Events
+	req     run.Request
+	clients function.Clients // acting as the ActionSet's ServiceAccount
+	bpGen   int64
+	mu      sync.Mutex
+	phases  []v1alpha1.PhaseStatus // as last recorded, to find changes
+	prog    v1alpha1.Progress
+	shown   v1alpha1.Progress // as last written to status
 }
 
 // progressEvery is how often a changing progress is written to status
@@ -64,7 +66,7 @@ func (rn *runner) run(ctx context.Context) error {
 	}
 	exec := &run.Executor{
 		Clock: rn.r.clock, Checkpoint: rn.checkpoint, Progress: rn.progress,
-		Clients: rn.r.clients, HoldReleased: rn.r.metrics.observeHold,
+		Clients: rn.clients, HoldReleased: rn.r.metrics.observeHold,
 	}
 	stopProgress := rn.publishProgress(ctx)
 	res, err := exec.Run(ctx, rn.req)

@@ -14,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/snapflow/snapflow/engine/celenv"
 	"github.com/snapflow/snapflow/engine/function"
@@ -71,17 +71,18 @@ type target struct {
 }
 
 // resolveTarget gets the ActionSet's target and normalizes it, with its
-// live pods and claims.
-func (r *Reconciler) resolveTarget(ctx context.Context, as *v1alpha1.ActionSet) (*target, error) {
+// live pods and claims, through the run's clients: what the run's
+// ServiceAccount may not read, the run does not see.
+func resolveTarget(ctx context.Context, c function.Clients, as *v1alpha1.ActionSet) (*target, error) {
 	ref := as.Spec.Object
 	if ref.Namespace == "" {
 		ref.Namespace = as.Namespace
 	}
-	gvr, err := targetGVR(r.mapper, ref)
+	gvr, err := targetGVR(c.Mapper, ref)
 	if err != nil {
 		return nil, function.Permanent(err)
 	}
-	u, err := r.dynamic.Resource(gvr).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+	u, err := c.Dynamic.Resource(gvr).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) && as.Spec.Artifacts != nil {
 		// A restore may bring back a workload whose namespace is gone.
 		return absentTarget(gvr, ref), nil
@@ -93,7 +94,7 @@ func (r *Reconciler) resolveTarget(ctx context.Context, as *v1alpha1.ActionSet) 
 	if err != nil {
 		return nil, function.Permanent(fmt.Errorf("target %s %s/%s: %w", ref.Kind, ref.Namespace, ref.Name, err))
 	}
-	if err := r.enrich(ctx, u, &w); err != nil {
+	if err := enrich(ctx, c.Kube, u, &w); err != nil {
 		return nil, fmt.Errorf("target %s %s/%s: %w", ref.Kind, ref.Namespace, ref.Name, err)
 	}
 	return &target{object: u.Object, workload: w}, nil
@@ -115,7 +116,7 @@ func absentTarget(gvr schema.GroupVersionResource, ref v1alpha1.ObjectReference)
 
 // enrich fills in what only the cluster knows: a controller's pods and the
 // details of the claims.
-func (r *Reconciler) enrich(ctx context.Context, u *unstructured.Unstructured, w *celenv.Workload) error {
+func enrich(ctx context.Context, kube kubernetes.Interface, u *unstructured.Unstructured, w *celenv.Workload) error {
 	if w.Kind != workload.KindPod && w.Kind != workload.KindPersistentVolumeClaim {
 		sel, found, err := unstructured.NestedFieldCopy(u.Object, "spec", "selector")
 		if err != nil || !found {
@@ -129,14 +130,13 @@ func (r *Reconciler) enrich(ctx context.Context, u *unstructured.Unstructured, w
 		if err != nil {
 			return fmt.Errorf("spec.selector: %w", err)
 		}
-		if w.Pods, err = r.pods(ctx, w.Namespace, selector); err != nil {
+		if w.Pods, err = pods(ctx, kube, w.Namespace, selector); err != nil {
 			return err
 		}
 	}
 	for i := range w.PVCs {
-		pvc := &corev1.PersistentVolumeClaim{}
-		err := r.reader.Get(ctx, client.ObjectKey{Namespace: w.PVCs[i].Namespace, Name: w.PVCs[i].Name}, pvc)
-		if client.IgnoreNotFound(err) != nil {
+		pvc, err := kube.CoreV1().PersistentVolumeClaims(w.PVCs[i].Namespace).Get(ctx, w.PVCs[i].Name, metav1.GetOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("get claim %s: %w", w.PVCs[i].Name, err)
 		}
 		if err == nil { // a claim not created yet keeps what the template says
@@ -147,9 +147,9 @@ func (r *Reconciler) enrich(ctx context.Context, u *unstructured.Unstructured, w
 }
 
 // pods lists the pods selector matches, running ones first.
-func (r *Reconciler) pods(ctx context.Context, ns string, selector labels.Selector) ([]celenv.Pod, error) {
-	list := &corev1.PodList{}
-	if err := r.reader.List(ctx, list, client.InNamespace(ns), client.MatchingLabelsSelector{Selector: selector}); err != nil {
+func pods(ctx context.Context, kube kubernetes.Interface, ns string, selector labels.Selector) ([]celenv.Pod, error) {
+	list, err := kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
+	if err != nil {
 		return nil, fmt.Errorf("list pods: %w", err)
 	}
 	out := []celenv.Pod{}

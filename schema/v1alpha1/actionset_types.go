@@ -50,11 +50,24 @@ type ActionSetSpec struct {
 	// expressions read it as artifacts.
 	// +optional
 	Artifacts *ArtifactsSource `json:"artifacts,omitempty"`
+	// ServiceAccountName is the ServiceAccount, in the ActionSet's
+	// namespace, that the run acts as: every call its functions make to
+	// the cluster (reads, creates, exec, the mover and task pods) is made
+	// impersonating it, so an ActionSet can do only what this account may.
+	// Empty means the controller's --default-service-account
+	// (snapflow-runner unless its operator chose another).
+	// +optional
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 	// Cancel asks the controller to stop the run; finally phases and pending
 	// cleanups still run, then the state becomes Cancelled.
 	// +optional
 	Cancel bool `json:"cancel,omitempty"`
 }
+
+// DefaultServiceAccountName is the ServiceAccount a run acts as when
+// neither the ActionSet nor the controller's --default-service-account
+// names another.
+const DefaultServiceAccountName = "snapflow-runner"
 
 // BlueprintReference names a Blueprint.
 type BlueprintReference struct {

@@ -25,8 +25,14 @@ phase into the ActionSet's status, so a restarted controller resumes where
 the last one stopped, and emits an Event per phase. Set spec.cancel: true,
 or delete the ActionSet, to cancel a run; its finally phases still run.
 
+Every call a run makes to the cluster impersonates a ServiceAccount in the
+ActionSet's namespace: spec.serviceAccountName, or --default-service-account.
+So an ActionSet can do only what that account may; the controller's own role
+covers only its kinds, Events, Leases and impersonation (deploy/rbac.yaml).
+` + "`kubectl snapflow rbac`" + ` prints the Role a namespace's runs need.
+
 Without --kubeconfig the controller uses the in-cluster configuration of
-its ServiceAccount (see deploy/rbac.yaml).`
+its ServiceAccount.`
 
 // ControllerOptions are the inputs of snapflow controller.
 type ControllerOptions struct {
@@ -43,6 +49,8 @@ type ControllerOptions struct {
 	Namespaces             []string
 	MoverImage             string
 	MoverCommand           []string
+	DefaultServiceAccount  string
+	FilesystemLocations    []string
 
 	config *rest.Config
 }
@@ -54,6 +62,7 @@ func NewCmdController(deps cli.Deps, streams cli.IOStreams) *cobra.Command {
 		Concurrency:            controller.DefaultConcurrency,
 		MetricsBindAddress:     ":8080",
 		HealthProbeBindAddress: ":8081",
+		DefaultServiceAccount:  controller.DefaultServiceAccountName,
 	}
 	cmd := &cobra.Command{
 		Use:   "controller",
@@ -73,6 +82,10 @@ func NewCmdController(deps cli.Deps, streams cli.IOStreams) *cobra.Command {
 	f.StringSliceVar(&o.Namespaces, "namespaces", nil, "run only the ActionSets of these namespaces (comma-separated); empty means all")
 	f.StringVar(&o.MoverImage, "mover-image", controller.DefaultMover.Image, "image of the mover pods that export and restore start")
 	f.StringSliceVar(&o.MoverCommand, "mover-command", controller.DefaultMover.Command, "command that runs the snapflow binary in the mover image")
+	f.StringVar(&o.DefaultServiceAccount, "default-service-account", o.DefaultServiceAccount,
+		"ServiceAccount, in the ActionSet's namespace, that a run acts as when spec.serviceAccountName is empty; \"\" makes such ActionSets fail")
+	f.StringSliceVar(&o.FilesystemLocations, "allow-filesystem-location", nil,
+		"directory of the nodes under which filesystem Locations may keep repositories (repeatable); none allowed by default, since their mover pods mount it read-write as root")
 	return cmd
 }
 
@@ -110,6 +123,8 @@ func (o *ControllerOptions) Run() error {
 		LeaderElectionNamespace: o.LeaderElectNamespace,
 		Namespaces:              o.Namespaces,
 		Mover:                   function.Mover{Image: o.MoverImage, Command: o.MoverCommand},
+		DefaultServiceAccount:   o.DefaultServiceAccount,
+		Locations:               controller.LocationPolicy{FilesystemPaths: o.FilesystemLocations},
 	})
 	if err != nil {
 		return fmt.Errorf("controller: %w", err)
