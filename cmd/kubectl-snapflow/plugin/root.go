@@ -133,6 +133,7 @@ func NewCmdRoot(deps Deps, streams cli.IOStreams) *cobra.Command {
 		NewCmdDescribe(deps, streams),
 		NewCmdLogs(deps, streams),
 		NewCmdCancel(deps, streams),
+		NewCmdRBAC(deps, streams),
 		offline(lintplan.NewCmdLint(deps.App, streams)),
 		offline(lintplan.NewCmdPlan(deps.App, streams)),
 	)
