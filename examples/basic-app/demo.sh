@@ -24,6 +24,11 @@ eval "$(snapflow-local env)"
 k delete namespace "$APP" "$APP-copy" "$SETS" --ignore-not-found --wait=true >/dev/null
 make -s deploy KUBECTL="$KUBECTL" >/dev/null
 k create namespace "$SETS" >/dev/null
+# The demo's runs act as snapflow-runner in $SETS. They back up basic-app in
+# its own namespace and restore it after that namespace is gone (creating
+# it, from the retained snapshot handles): rights a platform team grants
+# only to its backup namespace.
+kubectl snapflow rbac -n "$SETS" --any-target-namespace --cluster-writes --apply >/dev/null
 k apply -n "$SETS" -f blueprints/quiesced-snapshot/blueprint.yaml -f blueprints/csi-snapshot/blueprint.yaml >/dev/null
 echo "controller running; blueprints quiesced-snapshot and csi-snapshot in $SETS"
 

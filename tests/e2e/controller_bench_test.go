@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/snapflow/snapflow/engine/controller"
+	"github.com/snapflow/snapflow/cmd/kubectl-snapflow/plugin"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
@@ -64,6 +65,9 @@ func BenchmarkController(b *testing.B) {
 	}
 	ctx := context.Background()
 	if err := waitDefaultSA(ctx, ns); err != nil {
+		b.Fatal(err)
+	}
+	if err := grant(ctx, plugin.RunnerAccess{Namespace: ns, ServiceAccount: v1alpha1.DefaultServiceAccountName}); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := env.kube.CoreV1().PersistentVolumeClaims(ns).Create(ctx, pvc("data", corev1.ReadWriteOnce, nil), metav1.CreateOptions{}); err != nil {

@@ -41,7 +41,7 @@ func installCRDs(ctx context.Context, dyn dynamic.Interface, dir string) error {
 // controllerNamespaces are the namespaces of the controller tests: the
 // in-process controller watches only these, leaving other tests' ActionSets
 // alone.
-var controllerNamespaces = []string{"ctrl-run", "ctrl-invalid", "ctrl-cancel", "vol-sets", "vol-fail", "vol-clone", "exp-sets"}
+var controllerNamespaces = []string{"ctrl-run", "ctrl-invalid", "ctrl-cancel", "vol-sets", "vol-fail", "vol-clone", "exp-sets", "tenant-a"}
 
 var controllerOnce struct {
 	sync.Once
@@ -77,7 +77,9 @@ func startController(t *testing.T) client.Client {
 		}
 		mgr, err := controller.NewManager(env.cfg, controller.Options{
 			Registry: reg, Concurrency: 4, Namespaces: controllerNamespaces,
-			Mover: function.Mover{Image: "snapflow", Command: []string{bin}},
+			Mover:                 function.Mover{Image: "snapflow", Command: []string{bin}},
+			DefaultServiceAccount: controller.DefaultServiceAccountName,
+			Locations:             controller.LocationPolicy{FilesystemPaths: []string{os.TempDir()}},
 		})
 		if err != nil {
 			controllerOnce.err = err

@@ -41,7 +41,8 @@ func startControllerProcess(t *testing.T, ns string) *controllerProcess {
 	defer logFile.Close()
 	cmd := exec.Command(bin, "controller", "--kubeconfig", env.c.Kubeconfig, "--namespaces", ns,
 		"--metrics-bind-address", "0", "--health-probe-bind-address", "0",
-		"--mover-image", "snapflow", "--mover-command", bin) // mover pods run it on the process node
+		"--mover-image", "snapflow", "--mover-command", bin, // mover pods run it on the process node
+		"--allow-filesystem-location", os.TempDir())
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -18,11 +18,15 @@ import (
 
 // TestDeployedController installs deploy/ as `make deploy` does and runs
 // an ActionSet through the controller as a pod on the process node: an
-// in-cluster configuration and the least-privilege RBAC must suffice.
+// in-cluster configuration, the controller's own small role and the
+// runner's role from `kubectl snapflow rbac` must suffice.
 func TestDeployedController(t *testing.T) {
 	const ns = "deployed"
 	c := startController(t) // only for its client; it does not watch ns
-	namespace(t, ns)
+	// The runs act as snapflow-runner with what `kubectl snapflow rbac`
+	// grants by default: this namespace only, and cluster reads.
+	namespaceWith(t, ns, nil)
+	kubectlPlugin(t, pluginPATH(t), "snapflow", "rbac", "-n", ns, "--apply")
 	bin, err := snapflowBinary()
 	if err != nil {
 		t.Fatal(err)

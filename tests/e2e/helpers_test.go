@@ -16,6 +16,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/snapflow/snapflow/cmd/kubectl-snapflow/plugin"
+	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
 // pollTimeout bounds every wait for the cluster to converge.
@@ -32,8 +36,18 @@ func eventually(t *testing.T, what string, cond func(ctx context.Context) (bool,
 }
 
 // namespace creates a namespace for one test; it is deleted when the test
-// ends unless the test deletes it itself.
+// ends unless the test deletes it itself. Its runs act as snapflow-runner,
+// granted everything the built-ins may do anywhere (`kubectl snapflow rbac
+// --any-target-namespace --cluster-writes`): the tests exercise the
+// functions through impersonation, and tenancy_test.go the limits.
 func namespace(t *testing.T, name string) string {
+	t.Helper()
+	return namespaceWith(t, name, &plugin.RunnerAccess{AnyTargetNamespace: true, ClusterWrites: true})
+}
+
+// namespaceWith is namespace with the runner granted only access; nil
+// grants nothing.
+func namespaceWith(t *testing.T, name string, access *plugin.RunnerAccess) string {
 	t.Helper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
 	if _, err := env.kube.CoreV1().Namespaces().Create(t.Context(), ns, metav1.CreateOptions{}); err != nil {
@@ -46,7 +60,29 @@ func namespace(t *testing.T, name string) string {
 		_, err := env.kube.CoreV1().ServiceAccounts(name).Get(ctx, "default", metav1.GetOptions{})
 		return err == nil, nil
 	})
+	if access == nil {
+		return name
+	}
+	access.Namespace, access.ServiceAccount = name, v1alpha1.DefaultServiceAccountName
+	if err := grant(t.Context(), *access); err != nil {
+		t.Fatal(err)
+	}
 	return name
+}
+
+// grant creates the runner RBAC of access; the shared ClusterRoles and
+// bindings of a namespace created again are kept as they are.
+func grant(ctx context.Context, access plugin.RunnerAccess) error {
+	c, err := client.New(env.cfg, client.Options{})
+	if err != nil {
+		return err
+	}
+	for _, obj := range plugin.RunnerRBAC(access) {
+		if err := c.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("grant %s %s: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), err)
+		}
+	}
+	return nil
 }
 
 // kubectl runs the cluster's kubectl and returns its standard output.
