@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
 
 	"github.com/snapflow/snapflow/engine/function"
 )
@@ -135,8 +136,21 @@ func taskPod(rt *function.Runtime, in KubeTaskArgs) *corev1.Pod {
 			ActiveDeadlineSeconds: &deadline,
 			Containers: []corev1.Container{{
 				Name: taskContainer, Image: in.Image, Command: in.Command, Env: env,
+				SecurityContext: taskSecurityContext(),
 			}},
 		},
+	}
+}
+
+// taskSecurityContext keeps a task to the user its image runs as: no
+// capabilities, no privilege escalation, the runtime's default seccomp
+// profile. A task talks to its app over the network (a dump, a query); one
+// that needs more belongs in a pod the app's owner defines.
+func taskSecurityContext() *corev1.SecurityContext {
+	return &corev1.SecurityContext{
+		AllowPrivilegeEscalation: ptr.To(false),
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 	}
 }
 

@@ -239,3 +239,14 @@ func TestWaitPodDoneOnAGonePod(t *testing.T) {
 		t.Fatalf("waitPodDone on a gone pod: %v, want an error saying it was deleted", err)
 	}
 }
+
+func TestTaskPodIsUnprivileged(t *testing.T) {
+	rt := &function.Runtime{Names: function.NewNames("backup-x1", "uid-1", "task")}
+	pod := taskPod(rt, KubeTaskArgs{Namespace: "shop", Image: "busybox", Command: []string{"true"}, Timeout: metav1.Duration{Duration: time.Minute}})
+	sc := pod.Spec.Containers[0].SecurityContext
+	if sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || sc.Capabilities == nil ||
+		len(sc.Capabilities.Add) != 0 || len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" ||
+		sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("task securityContext %+v, want no escalation, no capabilities, RuntimeDefault seccomp", sc)
+	}
+}

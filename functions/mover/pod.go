@@ -80,9 +80,10 @@ func Pod(o PodOptions) (*corev1.Pod, error) {
 			AutomountServiceAccountToken: ptr.To(false),
 			Containers: []corev1.Container{{
 				Name: "mover", Image: o.Image,
-				Command:      append(slices.Clone(o.Command), "mover", o.Mode),
-				Env:          env,
-				VolumeMounts: mounts,
+				Command:         append(slices.Clone(o.Command), "mover", o.Mode),
+				Env:             env,
+				VolumeMounts:    mounts,
+				SecurityContext: SecurityContext(o.Mode),
 			}},
 			Volumes: volumes,
 		},

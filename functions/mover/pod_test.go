@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/snapflow/snapflow/functions/kopia/repository"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
@@ -49,5 +51,28 @@ func TestPodCarriesNoSecretValues(t *testing.T) {
 	}
 	if _, ok := mounts["/mnt/nfs/backups"]; !ok {
 		t.Errorf("a filesystem Location's path must be mounted: %v", mounts)
+	}
+}
+
+func TestPodSecurityContextPerMode(t *testing.T) {
+	for mode, want := range map[string][]string{
+		ModeExport: {"DAC_READ_SEARCH"}, ModeRestore: {"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID"}, ModeRecord: nil, ModeForget: nil,
+	} {
+		pod, err := Pod(PodOptions{Name: "m", Namespace: "shop", Image: "i", Mode: mode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := pod.Spec.Containers[0].SecurityContext
+		if sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
+			sc.SeccompProfile == nil || sc.SeccompProfile.Type != "RuntimeDefault" || sc.Privileged != nil {
+			t.Fatalf("%s: securityContext %+v, want no escalation and RuntimeDefault seccomp", mode, sc)
+		}
+		var added []string
+		for _, c := range sc.Capabilities.Add {
+			added = append(added, string(c))
+		}
+		if !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || !slices.Equal(added, want) {
+			t.Errorf("%s: capabilities drop %v add %v, want drop ALL add %v", mode, sc.Capabilities.Drop, added, want)
+		}
 	}
 }
