@@ -3,12 +3,15 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // errShutdown cancels the runs of a controller that is stopping: their
@@ -128,9 +131,21 @@ func (rs *Runners) Launch(obj client.Object, cancelled bool, fn func(ctx context
 			// Cancelled while waiting for a slot: fn still runs so that the
 			// cancel is recorded; it has nothing to wrap up but finally.
 		}
-		err = fn(ctx)
+		err = runRecovered(ctx, fn)
 	}()
 	return true, nil
+}
+
+// runRecovered runs fn; a panic becomes its error, so that one run's bug
+// ends that run (retried like a failed status write), not the controller.
+func runRecovered(ctx context.Context, fn func(ctx context.Context) error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("run panicked: %v", v)
+			log.FromContext(ctx).Error(err, "run panicked", "stack", string(debug.Stack()))
+		}
+	}()
+	return fn(ctx)
 }
 
 // finish forgets a run and enqueues its ActionSet, after retryDelay when

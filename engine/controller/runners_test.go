@@ -77,3 +77,13 @@ func TestRunners(t *testing.T) {
 		t.Error("launch after stop succeeded")
 	}
 }
+
+func TestRunRecoveredTurnsAPanicIntoTheRunsError(t *testing.T) {
+	err := runRecovered(t.Context(), func(context.Context) error { panic("nil map") })
+	if err == nil || err.Error() != "run panicked: nil map" {
+		t.Errorf("err = %v, want the panic as the run's error", err)
+	}
+	if err := runRecovered(t.Context(), func(context.Context) error { return nil }); err != nil {
+		t.Errorf("a run that returns: err = %v", err)
+	}
+}

@@ -66,6 +66,9 @@ func (f fakeFn) Invoke(ctx context.Context, rt *function.Runtime, args map[strin
 }
 func (f fakeFn) Release(_ context.Context, _ *function.Runtime, key string) error {
 	f.rec.add("release " + key)
+	if key == "panics" {
+		panic("release of " + key + " broke")
+	}
 	return nil
 }
 
@@ -75,6 +78,7 @@ func (f fakeFn) Release(_ context.Context, _ *function.Runtime, key string) erro
 //     registers a cleanup (or a hold) keyed by name when cleanup (hold) is
 //     true, releases the pending holds and records "cut <name>" when cut is
 //     true, fails permanently when fail is true; output: echo (name).
+//     panics when panic is true; its Release panics for the key "panics".
 //   - fakeBlock(name): records, then blocks until its context ends.
 //   - fakeFlaky(name, succeedOn): fails until the succeedOn-th call.
 func fakeRegistry(t *testing.T, rec *calls) *function.Registry {
@@ -91,6 +95,7 @@ func fakeRegistry(t *testing.T, rec *calls) *function.Registry {
 				{Name: "hold", Type: cel.BoolType, Default: false, Doc: "register a hold keyed by name"},
 				{Name: "cut", Type: cel.BoolType, Default: false, Doc: "release the pending holds"},
 				{Name: "advance", Type: cel.DurationType, Default: "0s", Doc: "step the executor's fake clock by this much"},
+				{Name: "panic", Type: cel.BoolType, Default: false, Doc: "panic after the rest"},
 			},
 			Outputs: []function.Output{{Name: "echo", Type: cel.StringType, Doc: "the name"}},
 		}, run: func(_ context.Context, rt *function.Runtime, args map[string]any) (map[string]any, error) {
@@ -113,6 +118,9 @@ func fakeRegistry(t *testing.T, rec *calls) *function.Registry {
 			}
 			if args["fail"] == true {
 				return nil, function.Permanent(fmt.Errorf("%s broke", name))
+			}
+			if args["panic"] == true {
+				panic(name + " panicked")
 			}
 			return map[string]any{"echo": name}, nil
 		}},
@@ -385,5 +393,35 @@ func waitFor(t *testing.T, cond func() bool) {
 		func(context.Context) (bool, error) { return cond(), nil })
 	if err != nil {
 		t.Fatalf("condition not met: %v", err)
+	}
+}
+
+func TestRunFakePanicFailsThePhaseNotTheProcess(t *testing.T) {
+	rec := &calls{}
+	bp := compileYAML(t, fakeRegistry(t, rec), `
+  actions:
+    backup:
+      phases:
+      - {name: panics, func: fakeStep, args: {name: panics, cleanup: true}}
+      - {name: boom, func: fakeStep, args: {name: boom, panic: true}}
+      - {name: never, func: fakeStep, args: {name: never}}
+`)
+	res := runAction(t, context.Background(), &run.Executor{}, bp, nil)
+	if res.Outcome != v1alpha1.ActionSetFailed {
+		t.Fatalf("outcome = %s, want Failed", res.Outcome)
+	}
+	for _, want := range []string{
+		`phase "boom" (fakeStep) failed: function fakeStep panicked: boom panicked`,
+		`release of function fakeStep panicked: release of panics broke`,
+	} {
+		if !strings.Contains(res.Err.Error(), want) {
+			t.Errorf("err = %v, want it to contain %q", res.Err, want)
+		}
+	}
+	if diff := cmp.Diff([]string{"run panics", "run boom", "release panics"}, rec.get()); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"panics=Succeeded", "boom=Failed", "never=Pending"}, states(res.State)); diff != "" {
+		t.Errorf("states (-want +got):\n%s", diff)
 	}
 }

@@ -129,7 +129,11 @@ func (r *runner) invoke(ctx context.Context, idx int, p *plan.Phase, args map[st
 		ctx, cancel = withTimeoutCause(ctx, r.e.clock(), p.Timeout, fmt.Errorf("phase timed out after %s", p.Timeout))
 		defer cancel()
 	}
-	outputs, err := p.Func.Invoke(ctx, r.runtime(idx, p), args)
+	var outputs map[string]any
+	err := guard(ctx, fmt.Sprintf("function %s", p.Func.Signature().Name), func() (err error) {
+		outputs, err = p.Func.Invoke(ctx, r.runtime(idx, p), args)
+		return err
+	})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%w: %w", context.Cause(ctx), err)

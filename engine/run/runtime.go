@@ -111,7 +111,9 @@ func (r *runner) releaseWhere(ctx context.Context, match func(v1alpha1.CleanupRe
 func (r *runner) release(ctx context.Context, c v1alpha1.CleanupRecord) error {
 	for i, p := range r.action.AllPhases() {
 		if p.Name == c.Phase {
-			return p.Func.Release(ctx, r.runtime(i, p), c.Key)
+			return guard(ctx, fmt.Sprintf("release of function %s", p.Func.Signature().Name), func() error {
+				return p.Func.Release(ctx, r.runtime(i, p), c.Key)
+			})
 		}
 	}
 	return fmt.Errorf("no phase %q in action %q", c.Phase, r.action.Name)
