@@ -199,8 +199,8 @@ func followMover(ctx context.Context, rt *function.Runtime, job moverJob) (mover
 		return mover.Line{}, function.Permanent(fmt.Errorf("%w: %s", errMoverFailed, last.Error))
 	case last.Error != "":
 		return mover.Line{}, fmt.Errorf("%w: %s", errMoverFailed, last.Error)
-	case pod.Status.Phase != corev1.PodSucceeded || !last.Done():
-		return mover.Line{}, fmt.Errorf("mover pod %s/%s ended %s without a result", job.namespace, job.name, podState(pod))
+	case pod.Status.Phase != corev1.PodSucceeded || !last.Done(job.mode):
+		return mover.Line{}, fmt.Errorf("mover pod %s/%s ended %s without a %s result", job.namespace, job.name, podState(pod), job.mode)
 	}
 	return last, nil
 }

@@ -97,9 +97,22 @@ func RequestFromEnv() (Request, error) {
 	return req, nil
 }
 
-// Done reports whether l is a final, successful line.
-func (l Line) Done() bool {
-	return l.Error == "" && (l.Result != nil || l.RestorePoint != "" || l.Forgotten != nil)
+// Done reports whether l is the final, successful line of mode: it
+// carries that mode's result, so a caller may read it. A line of another
+// mode's kind is not done: the mover is outside the controller's trust.
+func (l Line) Done(mode string) bool {
+	if l.Error != "" {
+		return false
+	}
+	switch mode {
+	case ModeExport, ModeRestore:
+		return l.Result != nil
+	case ModeRecord:
+		return l.RestorePoint != ""
+	case ModeForget:
+		return l.Forgotten != nil
+	}
+	return false
 }
 
 // Run does what req asks in mode, writing Lines to out. The returned error

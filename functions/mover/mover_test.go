@@ -93,7 +93,7 @@ func TestRunRecordAndForget(t *testing.T) {
 	sid := exported.Result.SnapshotID
 	rp := repository.RestorePoint{Blueprint: "bp", Action: "backup", Snapshots: map[string]string{"shop/data": sid}}
 	recorded, err := run(ModeRecord, Request{RestorePoint: &rp})
-	if err != nil || !recorded.Done() || recorded.RestorePoint == "" {
+	if err != nil || !recorded.Done(ModeRecord) || recorded.RestorePoint == "" {
 		t.Fatalf("record: %+v, %v; want a restore point ID", recorded, err)
 	}
 
@@ -105,5 +105,27 @@ func TestRunRecordAndForget(t *testing.T) {
 	bad, err := run(ModeRecord, Request{})
 	if err == nil || !bad.Permanent || !strings.Contains(bad.Error, "record needs a restorePoint") {
 		t.Errorf("record without a restore point: %+v, %v; want a permanent error saying so", bad, err)
+	}
+}
+
+func TestLineDoneOnlyWithItsModesResult(t *testing.T) {
+	result := Line{Result: &repository.Result{}}
+	point := Line{RestorePoint: "p"}
+	forgotten := Line{Forgotten: &repository.Forgotten{}}
+	for _, tc := range []struct {
+		line Line
+		mode string
+		want bool
+	}{
+		{result, ModeExport, true}, {result, ModeRestore, true}, {result, ModeRecord, false}, {result, ModeForget, false},
+		{point, ModeRecord, true}, {point, ModeExport, false}, {point, ModeRestore, false},
+		{forgotten, ModeForget, true}, {forgotten, ModeExport, false},
+		{Line{Result: &repository.Result{}, Error: "boom"}, ModeExport, false},
+		{Line{Progress: &repository.Progress{}}, ModeExport, false},
+		{result, "unknown", false},
+	} {
+		if got := tc.line.Done(tc.mode); got != tc.want {
+			t.Errorf("%+v.Done(%s) = %v, want %v", tc.line, tc.mode, got, tc.want)
+		}
 	}
 }
