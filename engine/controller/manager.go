@@ -3,6 +3,7 @@ package controller
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -76,6 +77,9 @@ type Options struct {
 	// namespace, that a run acts as when the ActionSet names none; empty
 	// means such an ActionSet fails.
 	DefaultServiceAccount string
+	// ActionTimeout bounds actions whose blueprint sets no timeout; zero
+	// means run.DefaultActionTimeout.
+	ActionTimeout time.Duration
 	// Locations is what the operator allows of Locations.
 	Locations LocationPolicy
 	// Mover says how export and restore start snapflow in mover pods.
@@ -183,6 +187,7 @@ func Setup(mgr manager.Manager, cfg *rest.Config, o Options) error {
 		defaultServiceAccount: o.DefaultServiceAccount,
 		mover:                 o.Mover,
 		locations:             o.Locations,
+		actionTimeout:         o.ActionTimeout,
 		recorder:              mgr.GetEventRecorder(Name),
 		clock:                 o.Clock,
 		compiled:              newCompileCache(comp),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -37,6 +38,7 @@ type Reconciler struct {
 	defaultServiceAccount string
 	mover                 function.Mover
 	locations             LocationPolicy
+	actionTimeout         time.Duration
 }
 
 var _ reconcile.Reconciler = (*Reconciler)(nil)

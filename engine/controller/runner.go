@@ -66,7 +66,7 @@ func (rn *runner) run(ctx context.Context) error {
 	}
 	exec := &run.Executor{
 		Clock: rn.r.clock, Checkpoint: rn.checkpoint, Progress: rn.progress,
-		Clients: rn.clients, HoldReleased: rn.r.metrics.observeHold,
+		Clients: rn.clients, HoldReleased: rn.r.metrics.observeHold, ActionTimeout: rn.r.actionTimeout,
 	}
 	stopProgress := rn.publishProgress(ctx)
 	res, err := exec.Run(ctx, rn.req)

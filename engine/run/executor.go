@@ -14,6 +14,11 @@ import (
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
+// DefaultActionTimeout bounds an action whose blueprint sets no timeout,
+// so that a hung exec or a pod that never schedules cannot hold a run slot
+// forever; a day leaves room for exporting terabytes.
+const DefaultActionTimeout = 24 * time.Hour
+
 // DefaultWrapUpTimeout bounds the finally phases and cleanups of a run whose
 // context was cancelled or timed out: long enough to unfreeze an app and
 // delete temporary claims, short enough that a cancel completes.
@@ -31,6 +36,9 @@ type Executor struct {
 	Progress func(v1alpha1.Progress)
 	// WrapUpTimeout bounds finally phases and cleanups after a cancel.
 	WrapUpTimeout time.Duration
+	// ActionTimeout bounds an action whose blueprint sets no timeout; zero
+	// means DefaultActionTimeout.
+	ActionTimeout time.Duration
 	// Clients are passed to every function; zero in tests of the engine.
 	Clients function.Clients
 	// HoldReleased observes how long each hold (a freeze) was held.
@@ -92,6 +100,13 @@ func (e *Executor) clock() clock.WithTicker {
 		return clock.RealClock{}
 	}
 	return e.Clock
+}
+
+func (e *Executor) actionTimeout() time.Duration {
+	if e.ActionTimeout <= 0 {
+		return DefaultActionTimeout
+	}
+	return e.ActionTimeout
 }
 
 func (e *Executor) wrapUpTimeout() time.Duration {
@@ -164,11 +179,11 @@ func (res *Result) wrapUpFailed(err error) {
 }
 
 func (r *runner) actionContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if r.action.Timeout <= 0 {
-		return context.WithCancel(ctx)
+	timeout := r.action.Timeout
+	if timeout <= 0 {
+		timeout = r.e.actionTimeout()
 	}
-	return withTimeoutCause(ctx, r.e.clock(), r.action.Timeout,
-		fmt.Errorf("%w after %s", errActionTimeout, r.action.Timeout))
+	return withTimeoutCause(ctx, r.e.clock(), timeout, fmt.Errorf("%w after %s", errActionTimeout, timeout))
 }
 
 // runPhases runs phases in order. Main phases stop at the first failure;

@@ -425,3 +425,25 @@ func TestRunFakePanicFailsThePhaseNotTheProcess(t *testing.T) {
 		t.Errorf("states (-want +got):\n%s", diff)
 	}
 }
+
+func TestRunFakeDefaultActionTimeout(t *testing.T) {
+	rec := &calls{}
+	bp := compileYAML(t, fakeRegistry(t, rec), `
+  actions:
+    backup:
+      phases:
+      - {name: wait, func: fakeBlock, args: {name: wait}}
+`)
+	clk := clocktesting.NewFakeClock(time.Unix(0, 0))
+	done := make(chan *run.Result, 1)
+	go func() {
+		res, _ := (&run.Executor{Clock: clk, ActionTimeout: time.Hour}).Run(context.Background(), run.Request{Blueprint: bp, Action: "backup", Inputs: inputs()})
+		done <- res
+	}()
+	waitFor(t, func() bool { return slices.Contains(rec.get(), "run wait") && clk.HasWaiters() })
+	clk.Step(time.Hour)
+	res := <-done
+	if res == nil || res.Outcome != v1alpha1.ActionSetFailed || !strings.Contains(res.Err.Error(), "action timed out after 1h0m0s") {
+		t.Fatalf("result %+v; want Failed after the executor's default action timeout", res)
+	}
+}

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/rest"
@@ -13,6 +14,7 @@ import (
 	"github.com/snapflow/snapflow/cmd/internal/cli"
 	"github.com/snapflow/snapflow/engine/controller"
 	"github.com/snapflow/snapflow/engine/function"
+	"github.com/snapflow/snapflow/engine/run"
 )
 
 const controllerLong = `Run the ActionSet controller.
@@ -51,6 +53,7 @@ type ControllerOptions struct {
 	MoverCommand           []string
 	DefaultServiceAccount  string
 	FilesystemLocations    []string
+	ActionTimeout          time.Duration
 
 	config *rest.Config
 }
@@ -63,6 +66,7 @@ func NewCmdController(deps cli.Deps, streams cli.IOStreams) *cobra.Command {
 		MetricsBindAddress:     ":8080",
 		HealthProbeBindAddress: ":8081",
 		DefaultServiceAccount:  controller.DefaultServiceAccountName,
+		ActionTimeout:          run.DefaultActionTimeout,
 	}
 	cmd := &cobra.Command{
 		Use:   "controller",
@@ -84,6 +88,8 @@ func NewCmdController(deps cli.Deps, streams cli.IOStreams) *cobra.Command {
 	f.StringSliceVar(&o.MoverCommand, "mover-command", controller.DefaultMover.Command, "command that runs the snapflow binary in the mover image")
 	f.StringVar(&o.DefaultServiceAccount, "default-service-account", o.DefaultServiceAccount,
 		"ServiceAccount, in the ActionSet's namespace, that a run acts as when spec.serviceAccountName is empty; \"\" makes such ActionSets fail")
+	f.DurationVar(&o.ActionTimeout, "default-action-timeout", o.ActionTimeout,
+		"how long an action whose blueprint sets no timeout may run before it fails (its finally phases and cleanups still run)")
 	f.StringSliceVar(&o.FilesystemLocations, "allow-filesystem-location", nil,
 		"directory of the nodes under which filesystem Locations may keep repositories (repeatable); none allowed by default, since their mover pods mount it read-write as root")
 	return cmd
@@ -105,6 +111,9 @@ func (o *ControllerOptions) Complete(_ []string) error {
 
 // Validate checks the flags.
 func (o *ControllerOptions) Validate() error {
+	if o.ActionTimeout <= 0 {
+		return cli.Usagef("--default-action-timeout must be positive, got %s", o.ActionTimeout)
+	}
 	if o.Concurrency < 1 {
 		return cli.Usagef("--concurrency must be at least 1, got %d", o.Concurrency)
 	}
@@ -125,6 +134,7 @@ func (o *ControllerOptions) Run() error {
 		Mover:                   function.Mover{Image: o.MoverImage, Command: o.MoverCommand},
 		DefaultServiceAccount:   o.DefaultServiceAccount,
 		Locations:               controller.LocationPolicy{FilesystemPaths: o.FilesystemLocations},
+		ActionTimeout:           o.ActionTimeout,
 	})
 	if err != nil {
 		return fmt.Errorf("controller: %w", err)
