@@ -134,7 +134,7 @@ func exportOne(ctx context.Context, rt *function.Runtime, creds *moverCredential
 func recordRestorePoint(ctx context.Context, rt *function.Runtime, creds *moverCredentials, in ExportArgs, exports []ExportRecord) (string, error) {
 	rp := repository.RestorePoint{
 		Time: rt.Clock.Now().UTC(), Blueprint: rt.Action.Blueprint, Action: rt.Action.Name, Object: rt.Target,
-		Artifacts: maps.Clone(in.Artifacts), Snapshots: map[string]string{},
+		Source: in.Source, Artifacts: maps.Clone(in.Artifacts), Snapshots: map[string]string{},
 	}
 	if rp.Artifacts == nil {
 		rp.Artifacts = map[string]any{}

@@ -191,7 +191,7 @@ func (r *Reconciler) prepare(ctx context.Context, as *v1alpha1.ActionSet) (*runn
 			Location:  locationVar(loc),
 			Action: celenv.Action{Name: as.Spec.Action, Blueprint: as.Spec.Blueprint.Name, ActionSet: as.Name,
 				Namespace: as.Namespace, UID: string(as.UID), StartTime: start},
-			Target:           as.Spec.Object,
+			Target:           targetRef(as),
 			ResolvedLocation: loc,
 		},
 	}}, nil

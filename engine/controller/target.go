@@ -74,10 +74,7 @@ type target struct {
 // live pods and claims, through the run's clients: what the run's
 // ServiceAccount may not read, the run does not see.
 func resolveTarget(ctx context.Context, c function.Clients, as *v1alpha1.ActionSet) (*target, error) {
-	ref := as.Spec.Object
-	if ref.Namespace == "" {
-		ref.Namespace = as.Namespace
-	}
+	ref := targetRef(as)
 	gvr, err := targetGVR(c.Mapper, ref)
 	if err != nil {
 		return nil, function.Permanent(err)
@@ -98,6 +95,17 @@ func resolveTarget(ctx context.Context, c function.Clients, as *v1alpha1.ActionS
 		return nil, fmt.Errorf("target %s %s/%s: %w", ref.Kind, ref.Namespace, ref.Name, err)
 	}
 	return &target{object: u.Object, workload: w}, nil
+}
+
+// targetRef is the ActionSet's spec.object with its namespace defaulted
+// to the ActionSet's, as restore points record it: two apps of one name
+// in two namespaces are two objects.
+func targetRef(as *v1alpha1.ActionSet) v1alpha1.ObjectReference {
+	ref := as.Spec.Object
+	if ref.Namespace == "" {
+		ref.Namespace = as.Namespace
+	}
+	return ref
 }
 
 // absentTarget stands for a restore's target that does not exist (yet):

@@ -35,7 +35,8 @@ type Runtime struct {
 	// Location lives) and UID.
 	Action celenv.Action
 	// Target is the object the ActionSet runs against, as its spec names
-	// it; an export records it in the restore point.
+	// it with the namespace defaulted; an export records it in the
+	// restore point.
 	Target v1alpha1.ObjectReference
 	// Location is the ActionSet's Location as the controller resolved it:
 	// its spec and Secret references, never secret values; nil when the

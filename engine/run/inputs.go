@@ -23,7 +23,8 @@ type Inputs struct {
 	// references, never values) for the functions that move data; nil when
 	// the ActionSet names none.
 	ResolvedLocation *v1alpha1.Location
-	// Target is the ActionSet's spec.object, which restore points record.
+	// Target is the ActionSet's spec.object, its namespace defaulted, which
+	// restore points record.
 	Target v1alpha1.ObjectReference
 }
 

@@ -50,6 +50,9 @@ type RestorePoint struct {
 	Blueprint string                   `json:"blueprint"`
 	Action    string                   `json:"action"`
 	Object    v1alpha1.ObjectReference `json:"object"`
+	// Source is who exported, as the export function's source argument
+	// (the cluster, say): two clusters sharing a Location keep their own.
+	Source string `json:"exportSource,omitempty"` // not "source": a kopia snapshot manifest has one
 	// Artifacts are the export's outputs. They round-trip through JSON:
 	// numbers come back as float64, structs as map[string]any.
 	Artifacts map[string]any `json:"artifacts,omitempty"`

@@ -105,7 +105,7 @@ func existingSnapshots(ctx context.Context, rep repo.Repository, ids []string) (
 }
 
 // Expired returns the restore points retention deletes: all but the newest
-// keep of each blueprint, action and object. rps must be newest first, as
+// keep of each source, blueprint, action and object. rps must be newest first, as
 // ListRestorePoints returns them.
 func Expired(rps []RestorePoint, keep int) []RestorePoint {
 	seen := map[string]int{}
@@ -113,7 +113,7 @@ func Expired(rps []RestorePoint, keep int) []RestorePoint {
 	var out []RestorePoint
 
 	for _, rp := range rps {
-		key := rp.Blueprint + "\x00" + rp.Action + "\x00" + rp.Object.Kind + "\x00" + rp.Object.Namespace + "\x00" + rp.Object.Name
+		key := rp.Source + "\x00" + rp.Blueprint + "\x00" + rp.Action + "\x00" + rp.Object.Kind + "\x00" + rp.Object.Namespace + "\x00" + rp.Object.Name
 
 		seen[key]++
 		if seen[key] > keep {

@@ -74,6 +74,26 @@ func TestExpiredKeepsNewestPerObject(t *testing.T) {
 	}
 }
 
+// Apps alike in name but of another namespace or another source (cluster)
+// are other objects: each keeps its own newest.
+func TestExpiredSeparatesNamespacesAndSources(t *testing.T) {
+	day := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	rp := func(id, source, ns string, hour int) RestorePoint {
+		return RestorePoint{
+			ID: id, Time: day.Add(time.Duration(hour) * time.Hour), Blueprint: "bp", Action: "backup", Source: source,
+			Object: v1alpha1.ObjectReference{Kind: "Deployment", Namespace: ns, Name: "web"},
+		}
+	}
+	newestFirst := []RestorePoint{rp("a2", "east", "a", 4), rp("b1", "east", "b", 3), rp("w1", "west", "a", 2), rp("a1", "east", "a", 1)}
+	var ids []string
+	for _, e := range Expired(newestFirst, 1) {
+		ids = append(ids, e.ID)
+	}
+	if diff := cmp.Diff([]string{"a1"}, ids); diff != "" {
+		t.Errorf("Expired(keep 1) (-want +got):\n%s", diff)
+	}
+}
+
 // TestMaintainCollectsForgottenData shows that maintenance garbage
 // collects what a forgotten snapshot held. Without safety margins the
 // contents are marked deleted at once; kopia frees their packs in later
