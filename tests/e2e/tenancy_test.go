@@ -128,7 +128,7 @@ func TestTenancy(t *testing.T) {
 	})
 	t.Run("restore from a forged snapshot handle", func(t *testing.T) {
 		forged, err := json.Marshal([]map[string]any{{
-			"pvc": "data", "namespace": "elsewhere", "volumeSnapshot": "gone", "snapshotHandle": "forged-handle",
+			"pvc": "forged", "namespace": "elsewhere", "volumeSnapshot": "gone", "snapshotHandle": "forged-handle",
 			"driver": cluster.CSIDriverName, "size": "1Mi", "storageClass": env.c.StorageClass,
 			"accessModes": []string{"ReadWriteOnce"}, "volumeMode": "Filesystem",
 		}})
