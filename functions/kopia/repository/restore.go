@@ -89,7 +89,7 @@ func restoreManifest(ctx context.Context, rep repo.Repository, man *snapshot.Man
 	stop := context.AfterFunc(ctx, func() { close(cancel) })
 	defer stop()
 
-	stats, err := restore.Entry(ctx, rep, out, root, restore.Options{
+	stats, err := restore.Entry(ctx, rep, confinedOutput{out}, root, restore.Options{
 		Parallel:               restoreParallel,
 		RestoreDirEntryAtDepth: math.MaxInt32, // restore files, not placeholders
 		Cancel:                 cancel,
