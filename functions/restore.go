@@ -51,6 +51,8 @@ var restoreSignature = function.Signature{
 		{Name: "exports", Type: cel.ListType(exportObject.Type()), Default: []any{},
 			Doc: "from export: the restore point's exports, e.g. ${{ artifacts.exports }}; snapshots still give each claim's class, size and modes"},
 		{Name: "location", Type: cel.StringType, Default: "", Doc: "from export: the Location to read, e.g. ${{ location.name }}"},
+		{Name: "dataTimeout", Type: cel.DurationType, Default: "6h",
+			Doc: "from export: how long restoring one claim's data may take, once it is bound (timeout bounds only the binding)"},
 		{Name: "verifyPercent", Type: cel.DoubleType, Default: 10.0,
 			Doc: "from export: percent of the restored files whose content is read back from the repository and compared; every directory always is"},
 	},
@@ -69,6 +71,7 @@ type RestoreArgs struct {
 	From          string            `json:"from"`
 	Exports       []ExportRecord    `json:"exports"`
 	Location      string            `json:"location"`
+	DataTimeout   metav1.Duration   `json:"dataTimeout"`
 	VerifyPercent float64           `json:"verifyPercent"`
 }
 
@@ -114,7 +117,7 @@ func restoreSource(ctx context.Context, rt *function.Runtime, in RestoreArgs) (c
 		}
 		return snapshotSource{rt: rt}, nil
 	case restoreFromExport:
-		if err := rt.Clients.Check(function.UsesKube | function.UsesDynamic); err != nil {
+		if err := rt.Clients.Check(function.UsesKube); err != nil {
 			return nil, err
 		}
 		if in.Location == "" || len(in.Exports) == 0 {
@@ -124,7 +127,7 @@ func restoreSource(ctx context.Context, rt *function.Runtime, in RestoreArgs) (c
 		if err != nil {
 			return nil, err
 		}
-		return exportSource{rt: rt, loc: loc, creds: newMoverCredentials(loc), exports: exportsBySource(in.Exports), verify: in.VerifyPercent, timeout: in.Timeout.Duration}, nil
+		return exportSource{rt: rt, loc: loc, creds: newMoverCredentials(loc), exports: exportsBySource(in.Exports), verify: in.VerifyPercent, timeout: in.DataTimeout.Duration}, nil
 	}
 	return nil, function.Permanent(fmt.Errorf("from %q is not one of %q, %q", in.From, restoreFromSnapshot, restoreFromExport))
 }

@@ -21,7 +21,7 @@ type exportSource struct {
 	creds   *moverCredentials
 	exports map[string]ExportRecord // by namespace/claim of the source
 	verify  float64
-	timeout time.Duration
+	timeout time.Duration // of each mover, not of the binding
 }
 
 var _ claimSource = exportSource{}
