@@ -15,8 +15,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 
 	"github.com/snapflow/snapflow/engine/function"
@@ -63,29 +66,38 @@ func getClaims(ctx context.Context, kube kubernetes.Interface, ns string, names 
 	return out, errors.Join(errs...)
 }
 
-// waitBound waits until every claim is Bound. On timeout the error names
-// the claims still waiting.
+// waitBound waits until every claim is Bound, watching them. On timeout
+// the error names the claims still waiting.
 func waitBound(ctx context.Context, kube kubernetes.Interface, namespace string, claims []string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	pending := map[string]string{}
-	err := poll(ctx, func(ctx context.Context) (bool, error) {
-		clear(pending)
-		for _, name := range claims {
-			pvc, err := kube.CoreV1().PersistentVolumeClaims(namespace).Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				return false, fmt.Errorf("get claim %s/%s: %w", namespace, name, err)
+	err := untilAllNamed(ctx, claimsListWatch(kube, namespace, claims), &corev1.PersistentVolumeClaim{}, claims,
+		func(pvcs map[string]*corev1.PersistentVolumeClaim) (bool, error) {
+			clear(pending)
+			for _, name := range claims {
+				pvc := pvcs[name]
+				if pvc == nil {
+					return false, fmt.Errorf("claim %s/%s does not exist", namespace, name)
+				}
+				if pvc.Status.Phase != corev1.ClaimBound {
+					pending[name] = cmp.Or(string(pvc.Status.Phase), string(corev1.ClaimPending))
+				}
 			}
-			if pvc.Status.Phase != corev1.ClaimBound {
-				pending[name] = cmp.Or(string(pvc.Status.Phase), string(corev1.ClaimPending))
-			}
-		}
-		return len(pending) == 0, nil
-	})
+			return len(pending) == 0, nil
+		})
 	if wait.Interrupted(err) {
 		return fmt.Errorf("claims in %s not bound within %s: %s: %w", namespace, timeout, joinProblems(pending), err)
 	}
 	return err
+}
+
+// claimsListWatch lists and watches the claims called names.
+func claimsListWatch(kube kubernetes.Interface, namespace string, names []string) cache.ListerWatcher {
+	pvcs := kube.CoreV1().PersistentVolumeClaims(namespace)
+	return namesListWatch(kube, names,
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return pvcs.List(ctx, o) },
+		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return pvcs.Watch(ctx, o) })
 }
 
 // waitsForFirstConsumer reports whether claims of StorageClass name (""

@@ -14,9 +14,11 @@ import (
 	snapfake "github.com/kubernetes-csi/external-snapshotter/client/v8/clientset/versioned/fake"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/clock"
@@ -125,28 +127,90 @@ func (fc *fakeCluster) actions(resource string) []string {
 	return out
 }
 
-// fakeSnapshotter is a fake snapshot controller and CSI driver. Whenever a
-// VolumeSnapshot is read it moves it on: first it binds a content and cuts
-// it, then, once ready allows, marks it ready. With failure set it binds a
-// content but never cuts, reporting failure as the snapshot's error.
+// control runs a fake controller until the test ends. It reads what w
+// delivers and calls sync with each object added or modified; sync writes
+// what the controller would into the tracker, so the function's watches
+// see it. Once wake is closed (nil: never), it calls sync with nil, for a
+// controller that was held back to look at everything again.
+func control(t *testing.T, w watch.Interface, wake <-chan struct{}, sync func(obj runtime.Object)) {
+	done := make(chan struct{})
+	t.Cleanup(func() {
+		w.Stop()
+		<-done
+	})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case ev, ok := <-w.ResultChan():
+				if !ok {
+					return
+				}
+				if ev.Type == watch.Added || ev.Type == watch.Modified {
+					sync(ev.Object)
+				}
+			case <-wake:
+				wake = nil
+				sync(nil)
+			}
+		}
+	}()
+}
+
+// fakeSnapshotter is a fake snapshot controller and CSI driver. It watches
+// the VolumeSnapshots and moves each on as it is created or changes: first
+// it binds a content and cuts it, then, once ready is closed, marks it
+// ready. With failure set it binds a content but never cuts, reporting
+// failure as the snapshot's error.
 type fakeSnapshotter struct {
 	fc      *fakeCluster
-	ready   func() bool // nil: ready as soon as cut
+	ready   <-chan struct{} // nil: ready as soon as cut
 	failure string
 }
 
-func (fs *fakeSnapshotter) install() {
-	fs.fc.snap.PrependReactor("get", "volumesnapshots", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		fs.step(a.GetNamespace(), a.(k8stesting.GetAction).GetName())
-		return false, nil, nil // the tracker answers with the new state
+// install starts the fake controller; it sees the snapshots there are
+// already and every one created after.
+func (fs *fakeSnapshotter) install(t *testing.T) {
+	w, err := fs.fc.snap.SnapshotV1().VolumeSnapshots(metav1.NamespaceAll).Watch(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	control(t, w, fs.ready, func(obj runtime.Object) {
+		if obj != nil {
+			vs := obj.(*snapv1.VolumeSnapshot)
+			fs.step(t, vs.Namespace, vs.Name)
+			return
+		}
+		list, err := fs.fc.snap.Tracker().List(vsGVR, snapv1.SchemeGroupVersion.WithKind("VolumeSnapshot"), metav1.NamespaceAll)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		for _, vs := range list.(*snapv1.VolumeSnapshotList).Items {
+			fs.step(t, vs.Namespace, vs.Name)
+		}
 	})
 }
 
-func (fs *fakeSnapshotter) step(ns, name string) {
+// mayBeReady reports whether snapshots may become ready yet.
+func (fs *fakeSnapshotter) mayBeReady() bool {
+	if fs.ready == nil {
+		return true
+	}
+	select {
+	case <-fs.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// step moves snapshot ns/name on by one state, as it is in the tracker now.
+func (fs *fakeSnapshotter) step(t *testing.T, ns, name string) {
 	tr := fs.fc.snap.Tracker()
 	obj, err := tr.Get(vsGVR, ns, name)
 	if err != nil {
-		return
+		return // deleted meanwhile
 	}
 	vs := obj.(*snapv1.VolumeSnapshot).DeepCopy()
 	if vs.Spec.Source.PersistentVolumeClaimName == nil || vs.Status != nil && ptr.Deref(vs.Status.ReadyToUse, false) {
@@ -155,7 +219,8 @@ func (fs *fakeSnapshotter) step(ns, name string) {
 	if vs.Status == nil {
 		content := fs.content(vs)
 		if err := tr.Add(content); err != nil {
-			panic(err)
+			t.Error(err)
+			return
 		}
 		vs.Status = &snapv1.VolumeSnapshotStatus{BoundVolumeSnapshotContentName: ptr.To(content.Name), ReadyToUse: ptr.To(false)}
 		if fs.failure != "" {
@@ -164,11 +229,13 @@ func (fs *fakeSnapshotter) step(ns, name string) {
 			vs.Status.CreationTime = ptr.To(metav1.NewTime(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)))
 			vs.Status.RestoreSize = ptr.To(resource.MustParse("2Gi"))
 		}
-	} else if fs.failure == "" && (fs.ready == nil || fs.ready()) {
+	} else if fs.failure == "" && fs.mayBeReady() {
 		vs.Status.ReadyToUse = ptr.To(true)
+	} else {
+		return
 	}
-	if err := tr.Update(vsGVR, vs, ns); err != nil {
-		panic(err)
+	if err := tr.Update(vsGVR, vs, ns); err != nil && !apierrors.IsNotFound(err) {
+		t.Error(err)
 	}
 }
 

@@ -161,7 +161,7 @@ func (s *snapshotRun) run(ctx context.Context, classes []string) (SnapshotOutput
 	}
 	wctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	if err := s.await(wctx, "cut", 0, cutPollInterval, s.cut); err != nil {
+	if err := s.await(wctx, "cut", 0, s.cut); err != nil {
 		return SnapshotOutputs{}, err
 	}
 	held, err := s.rt.ReleaseHolds(ctx)
@@ -170,7 +170,7 @@ func (s *snapshotRun) run(ctx context.Context, classes []string) (SnapshotOutput
 	}
 	s.rt.Message(fmt.Sprintf("%d snapshots cut in %s; quiesce held %s; waiting until ready",
 		len(s.claims), s.rt.Clock.Since(start).Round(time.Millisecond), held))
-	if err := s.await(wctx, "ready", 50, pollInterval, ready); err != nil {
+	if err := s.await(wctx, "ready", 50, ready); err != nil {
 		return SnapshotOutputs{}, err
 	}
 	var out SnapshotOutputs
@@ -222,7 +222,8 @@ func (s *snapshotRun) adopt(ctx context.Context, name string, cl claim) error {
 }
 
 // cut reports whether the storage system has taken the snapshot: the
-// point in time is fixed even if uploading or copying goes on.
+// point in time is fixed even if uploading or copying goes on. The bound
+// content may say so before the snapshot does.
 func (s *snapshotRun) cut(ctx context.Context, vs *snapv1.VolumeSnapshot) (bool, error) {
 	st := vs.Status
 	switch {
@@ -247,17 +248,23 @@ func ready(_ context.Context, vs *snapv1.VolumeSnapshot) (bool, error) {
 	return vs.Status != nil && ptr.Deref(vs.Status.ReadyToUse, false), nil
 }
 
-// await polls the snapshots until done holds for all, reporting progress
-// from base percent; on timeout the error quotes each snapshot's own error.
-func (s *snapshotRun) await(ctx context.Context, what string, base int32, every time.Duration, done func(context.Context, *snapv1.VolumeSnapshot) (bool, error)) error {
-	api := s.rt.Clients.Snapshots.SnapshotV1().VolumeSnapshots(s.ns)
+// await watches the snapshots until done holds for all, reporting progress
+// from base percent as they get there; on timeout the error quotes each
+// snapshot's own error.
+func (s *snapshotRun) await(ctx context.Context, what string, base int32, done func(context.Context, *snapv1.VolumeSnapshot) (bool, error)) error {
+	names := make([]string, len(s.claims))
+	for i := range s.claims {
+		names[i] = s.name(i)
+	}
+	lw := snapshotsListWatch(s.rt.Clients.Snapshots, s.ns, names)
 	problems := map[string]string{}
-	err := pollEvery(ctx, every, func(ctx context.Context) (bool, error) {
+	reported := int32(-1)
+	err := untilAllNamed(ctx, lw, &snapv1.VolumeSnapshot{}, names, func(snapshots map[string]*snapv1.VolumeSnapshot) (bool, error) {
 		clear(problems)
 		for i, cl := range s.claims {
-			vs, err := api.Get(ctx, s.name(i), metav1.GetOptions{})
-			if err != nil {
-				return false, fmt.Errorf("get VolumeSnapshot %s/%s of claim %s: %w", s.ns, s.name(i), cl.pvc.Name, err)
+			vs := snapshots[names[i]]
+			if vs == nil {
+				return false, fmt.Errorf("VolumeSnapshot %s/%s of claim %s does not exist", s.ns, names[i], cl.pvc.Name)
 			}
 			if ok, err := done(ctx, vs); err != nil || !ok {
 				problems[fmt.Sprintf("VolumeSnapshot %s of claim %s", vs.Name, cl.pvc.Name)] = snapshotProblem(vs.Status, what)
@@ -267,7 +274,10 @@ func (s *snapshotRun) await(ctx context.Context, what string, base int32, every 
 			}
 		}
 		n := int32(len(s.claims) - len(problems))
-		s.rt.Progress.Report(v1alpha1.Progress{Percent: base + 50*n/int32(len(s.claims))})
+		if p := base + 50*n/int32(len(s.claims)); p != reported {
+			s.rt.Progress.Report(v1alpha1.Progress{Percent: p})
+			reported = p
+		}
 		return len(problems) == 0, nil
 	})
 	if wait.Interrupted(err) {

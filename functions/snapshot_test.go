@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -26,7 +25,7 @@ const immediate = storagev1.VolumeBindingImmediate
 // snapshots ready at once, and decodes the outputs.
 func runSnapshotFake(t *testing.T, fc *fakeCluster, args map[string]any) (SnapshotOutputs, error) {
 	t.Helper()
-	(&fakeSnapshotter{fc: fc}).install()
+	(&fakeSnapshotter{fc: fc}).install(t)
 	return invokeSnapshot(t, fc, args)
 }
 
@@ -193,11 +192,11 @@ func TestSnapshotFakeDurableRetainCopy(t *testing.T) {
 func TestSnapshotFakeReleasesHoldsWhenCut(t *testing.T) {
 	fc := newFakeCluster(t, objects(storageClass("fast", nil, immediate), newVSClass("a", testDriver, "Delete", marked),
 		boundClaim("data", "fast"), boundClaim("logs", "fast"))...)
-	var released atomic.Bool
-	(&fakeSnapshotter{fc: fc, ready: released.Load}).install()
+	released := make(chan struct{})
+	(&fakeSnapshotter{fc: fc, ready: released}).install(t)
 	fc.onRelease = func() {
 		fc.record(fmt.Sprintf("at release: %s", fc.snapshotStates(t)))
-		released.Store(true)
+		close(released)
 	}
 	out, err := invokeSnapshot(t, fc, snapArgs(map[string]any{"timeout": "5s"}, "data", "logs"))
 	if err != nil {
@@ -250,7 +249,7 @@ func (fc *fakeCluster) snapshotStates(t *testing.T) string {
 func TestSnapshotFakeTimeoutRollsBack(t *testing.T) {
 	fc := newFakeCluster(t, objects(storageClass("fast", nil, immediate), newVSClass("a", testDriver, "Delete", marked),
 		boundClaim("data", "fast"))...)
-	(&fakeSnapshotter{fc: fc, failure: "rpc error: code = ResourceExhausted desc = snapshot quota exceeded"}).install()
+	(&fakeSnapshotter{fc: fc, failure: "rpc error: code = ResourceExhausted desc = snapshot quota exceeded"}).install(t)
 	_, err := invokeSnapshot(t, fc, snapArgs(map[string]any{"timeout": "1s"}, "data"))
 	if err == nil {
 		t.Fatal("no error")

@@ -5,6 +5,7 @@ package functions
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -12,8 +13,12 @@ import (
 	snapshotclient "github.com/kubernetes-csi/external-snapshotter/client/v8/clientset/versioned"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
 )
 
 // deleteVolumeSnapshot deletes a VolumeSnapshot; gone already is fine.
@@ -130,32 +135,56 @@ func referringContents(ctx context.Context, cs snapshotclient.Interface, ns, nam
 
 // awaitRetired waits until VolumeSnapshots ns/names and every content that
 // refers to them are gone: deletion goes through the snapshot controller
-// and the driver, and a caller that promises no leftovers must wait.
+// and the driver, and a caller that promises no leftovers must wait. It
+// watches the snapshots, then the contents.
 func awaitRetired(ctx context.Context, cs snapshotclient.Interface, ns string, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
 	var left []string
-	err := poll(ctx, func(ctx context.Context) (bool, error) {
-		left = left[:0]
-		for _, n := range names {
-			_, err := cs.SnapshotV1().VolumeSnapshots(ns).Get(ctx, n, metav1.GetOptions{})
-			if err == nil {
-				left = append(left, "VolumeSnapshot "+ns+"/"+n)
-			} else if !apierrors.IsNotFound(err) {
-				return false, fmt.Errorf("get VolumeSnapshot %s/%s: %w", ns, n, err)
+	err := untilAllNamed(ctx, snapshotsListWatch(cs, ns, names), &snapv1.VolumeSnapshot{}, names,
+		func(snapshots map[string]*snapv1.VolumeSnapshot) (bool, error) {
+			left = left[:0]
+			for _, n := range names {
+				if snapshots[n] != nil {
+					left = append(left, "VolumeSnapshot "+ns+"/"+n)
+				}
 			}
+			return len(left) == 0, nil
+		})
+	if err == nil {
+		refers := func(c *snapv1.VolumeSnapshotContent) bool {
+			ref := c.Spec.VolumeSnapshotRef
+			return ref.Namespace == ns && slices.Contains(names, ref.Name)
 		}
-		list, err := cs.SnapshotV1().VolumeSnapshotContents().List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return false, fmt.Errorf("list VolumeSnapshotContents: %w", err)
-		}
-		for _, c := range list.Items {
-			if ref := c.Spec.VolumeSnapshotRef; ref.Namespace == ns && slices.Contains(names, ref.Name) {
-				left = append(left, "VolumeSnapshotContent "+c.Name)
-			}
-		}
-		return len(left) == 0, nil
-	})
+		err = untilAll(ctx, contentsListWatch(cs), &snapv1.VolumeSnapshotContent{}, refers,
+			func(contents map[string]*snapv1.VolumeSnapshotContent) (bool, error) {
+				left = left[:0]
+				for _, c := range slices.Sorted(maps.Keys(contents)) {
+					left = append(left, "VolumeSnapshotContent "+c)
+				}
+				return len(left) == 0, nil
+			})
+	}
 	if wait.Interrupted(err) {
 		return fmt.Errorf("still being deleted: %s: %w", strings.Join(left, ", "), err)
 	}
 	return err
+}
+
+// snapshotsListWatch lists and watches the VolumeSnapshots ns/names.
+func snapshotsListWatch(cs snapshotclient.Interface, ns string, names []string) cache.ListerWatcher {
+	api := cs.SnapshotV1().VolumeSnapshots(ns)
+	return namesListWatch(cs, names,
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return api.List(ctx, o) },
+		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return api.Watch(ctx, o) })
+}
+
+// contentsListWatch lists and watches every VolumeSnapshotContent: what a
+// wait needs is in their specs, which the API does not select by.
+func contentsListWatch(cs snapshotclient.Interface) cache.ListerWatcher {
+	api := cs.SnapshotV1().VolumeSnapshotContents()
+	return selectedListWatch(cs, fields.Everything(),
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return api.List(ctx, o) },
+		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return api.Watch(ctx, o) })
 }

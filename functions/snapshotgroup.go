@@ -12,8 +12,10 @@ import (
 	snapshotclient "github.com/kubernetes-csi/external-snapshotter/client/v8/clientset/versioned"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/utils/ptr"
 
 	"github.com/snapflow/snapflow/engine/function"
@@ -143,15 +145,18 @@ func (g *groupRun) create(ctx context.Context, class string) error {
 	return nil
 }
 
-// await polls the group until done holds; on timeout the error quotes the
-// group's own error.
+// await watches the group until done holds; on timeout the error quotes
+// the group's own error.
 func (g *groupRun) await(ctx context.Context, what string, base int32, done func(*groupv1beta2.VolumeGroupSnapshotStatus) bool) error {
-	api := g.rt.Clients.Snapshots.GroupsnapshotV1beta2().VolumeGroupSnapshots(g.ns)
+	groups := g.rt.Clients.Snapshots.GroupsnapshotV1beta2().VolumeGroupSnapshots(g.ns)
+	lw := namedListWatch(g.rt.Clients.Snapshots, g.name,
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return groups.List(ctx, o) },
+		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) { return groups.Watch(ctx, o) })
 	problem := "not " + what + " yet"
-	err := poll(ctx, func(ctx context.Context) (bool, error) {
-		vgs, err := api.Get(ctx, g.name, metav1.GetOptions{})
-		if err != nil {
-			return false, fmt.Errorf("get VolumeGroupSnapshot %s/%s: %w", g.ns, g.name, err)
+	err := untilAllNamed(ctx, lw, &groupv1beta2.VolumeGroupSnapshot{}, []string{g.name}, func(vgss map[string]*groupv1beta2.VolumeGroupSnapshot) (bool, error) {
+		vgs := vgss[g.name]
+		if vgs == nil {
+			return false, fmt.Errorf("VolumeGroupSnapshot %s/%s does not exist", g.ns, g.name)
 		}
 		if st := vgs.Status; st != nil && done(st) {
 			g.rt.Progress.Report(v1alpha1.Progress{Percent: base + 50})

@@ -15,25 +15,30 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
 )
 
 // fakeGroupSnapshotter is a fake snapshot controller for groups: when a
-// VolumeGroupSnapshot is read for the first time, it snapshots the claims
-// its selector matches into member VolumeSnapshots and marks it ready.
+// VolumeGroupSnapshot is created, it snapshots the claims its selector
+// matches into member VolumeSnapshots and marks it ready.
 func (fc *fakeCluster) fakeGroupSnapshotter(t *testing.T) {
 	gvr := groupv1beta2.SchemeGroupVersion.WithResource("volumegroupsnapshots")
-	fc.snap.PrependReactor("get", "volumegroupsnapshots", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		obj, err := fc.snap.Tracker().Get(gvr, a.GetNamespace(), a.(k8stesting.GetAction).GetName())
-		if err != nil || obj.(*groupv1beta2.VolumeGroupSnapshot).Status != nil {
-			return false, nil, nil
+	w, err := fc.snap.GroupsnapshotV1beta2().VolumeGroupSnapshots(metav1.NamespaceAll).Watch(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	control(t, w, nil, func(obj runtime.Object) {
+		vgs := obj.(*groupv1beta2.VolumeGroupSnapshot)
+		latest, err := fc.snap.Tracker().Get(gvr, vgs.Namespace, vgs.Name)
+		if err != nil || latest.(*groupv1beta2.VolumeGroupSnapshot).Status != nil {
+			return // deleted, or taken already
 		}
-		vgs := obj.(*groupv1beta2.VolumeGroupSnapshot).DeepCopy()
+		vgs = latest.(*groupv1beta2.VolumeGroupSnapshot).DeepCopy()
 		sel := labels.SelectorFromSet(vgs.Spec.Source.Selector.MatchLabels)
 		pvcs, err := fc.kube.CoreV1().PersistentVolumeClaims(vgs.Namespace).List(context.Background(), metav1.ListOptions{LabelSelector: sel.String()})
 		if err != nil {
 			t.Error(err)
+			return
 		}
 		now := metav1.NewTime(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
 		for _, pvc := range pvcs.Items {
@@ -60,7 +65,6 @@ func (fc *fakeCluster) fakeGroupSnapshotter(t *testing.T) {
 		if err := fc.snap.Tracker().Update(gvr, vgs, vgs.Namespace); err != nil {
 			t.Error(err)
 		}
-		return false, nil, nil
 	})
 }
 

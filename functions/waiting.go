@@ -1,6 +1,6 @@
 package functions
 
-// Waiting: watching one named object until a condition holds, and polling where a wait spans many.
+// Waiting: watching the objects a function waits for until a condition holds.
 
 import (
 	"context"
@@ -30,14 +30,38 @@ func namedListWatch(client any, name string,
 	list func(context.Context, metav1.ListOptions) (runtime.Object, error),
 	watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error),
 ) cache.ListerWatcher {
-	sel := fields.OneTermEqualSelector("metadata.name", name).String()
+	return selectedListWatch(client, fields.OneTermEqualSelector("metadata.name", name), list, watchFn)
+}
+
+// namesListWatch lists and watches the objects called names, as
+// namedListWatch does: by name when there is one, else all of them (the
+// API selects no set of names), which the waits filter by name anyway.
+func namesListWatch(client any, names []string,
+	list func(context.Context, metav1.ListOptions) (runtime.Object, error),
+	watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error),
+) cache.ListerWatcher {
+	if len(names) == 1 {
+		return namedListWatch(client, names[0], list, watchFn)
+	}
+	return selectedListWatch(client, fields.Everything(), list, watchFn)
+}
+
+// selectedListWatch lists and watches the objects sel selects.
+func selectedListWatch(client any, sel fields.Selector,
+	list func(context.Context, metav1.ListOptions) (runtime.Object, error),
+	watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error),
+) cache.ListerWatcher {
+	selector := ""
+	if !sel.Empty() {
+		selector = sel.String()
+	}
 	return cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = sel
+			o.FieldSelector = selector
 			return list(ctx, o)
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = sel
+			o.FieldSelector = selector
 			return watchFn(ctx, o)
 		},
 	}, client)
@@ -90,30 +114,73 @@ func untilNamedAfter(ctx context.Context, timeout time.Duration, lw cache.Lister
 		}
 		return cond(ev.Object)
 	})
+	return interrupted(ctx, err)
+}
+
+// kubeObject is an API object as the typed clients return it.
+type kubeObject interface {
+	runtime.Object
+	metav1.Object
+}
+
+// untilAllNamed waits until cond holds for the objects called names, which
+// lw lists and watches. cond sees every name: the latest version of its
+// object, or nil while there is none (never created, or deleted). It is
+// called once the first list is in and again after every event about one
+// of names. When ctx ends the wait, the error is ctx's cause.
+func untilAllNamed[T kubeObject](ctx context.Context, lw cache.ListerWatcher, objType T,
+	names []string, cond func(objs map[string]T) (bool, error),
+) error {
+	awaited := func(obj T) bool { return slices.Contains(names, obj.GetName()) }
+	return untilAll(ctx, lw, objType, awaited, func(objs map[string]T) (bool, error) {
+		for _, n := range names {
+			if _, ok := objs[n]; !ok {
+				var none T
+				objs[n] = none
+			}
+		}
+		return cond(objs)
+	})
+}
+
+// untilAll waits until cond holds for the objects of lw that awaited picks.
+// It lists and then watches (relisting after errors, as an informer does);
+// cond sees the latest version of each picked object, by name, once the
+// first list is in and again after every event about a picked object; the
+// objects are the informer's, not to be changed. When ctx ends the wait,
+// the error is ctx's cause.
+func untilAll[T kubeObject](ctx context.Context, lw cache.ListerWatcher, objType T,
+	awaited func(T) bool, cond func(objs map[string]T) (bool, error),
+) error {
+	var store cache.Store // the informer's, always as new as the last event
+	check := func() (bool, error) {
+		objs := map[string]T{}
+		for _, o := range store.List() {
+			if obj, ok := o.(T); ok && awaited(obj) {
+				objs[obj.GetName()] = obj
+			}
+		}
+		return cond(objs)
+	}
+	synced := func(s cache.Store) (bool, error) {
+		store = s
+		return check()
+	}
+	_, err := watchtools.UntilWithSync(ctx, lw, objType, synced, func(ev watch.Event) (bool, error) {
+		if obj, ok := ev.Object.(T); !ok || !awaited(obj) {
+			return false, nil
+		}
+		return check()
+	})
+	return interrupted(ctx, err)
+}
+
+// interrupted is err, or ctx's cause if ctx ended the wait.
+func interrupted(ctx context.Context, err error) error {
 	if err != nil && (wait.Interrupted(err) || ctx.Err() != nil) {
 		return context.Cause(ctx)
 	}
 	return err
-}
-
-// pollInterval is how often the volume functions look at objects they wait
-// for: snapshots and bindings take seconds, so once a second is plenty and
-// cheap for the API server.
-const pollInterval = time.Second
-
-// cutPollInterval is how often snapshot looks for the cut while the app is
-// frozen: every tick of it is added to the freeze.
-const cutPollInterval = 100 * time.Millisecond
-
-// poll checks cond now and then every pollInterval until it is done, fails
-// or ctx ends.
-func poll(ctx context.Context, cond wait.ConditionWithContextFunc) error {
-	return pollEvery(ctx, pollInterval, cond)
-}
-
-// pollEvery is poll with its own interval.
-func pollEvery(ctx context.Context, every time.Duration, cond wait.ConditionWithContextFunc) error {
-	return wait.PollUntilContextCancel(ctx, every, true, cond)
 }
 
 // joinProblems renders what is wrong, by object, in a stable order.
