@@ -102,7 +102,7 @@ func TestKubeTaskFakeSucceeds(t *testing.T) {
 		ServiceAccountName:    "backup",
 		ActiveDeadlineSeconds: ptr.To[int64](90),
 		Containers: []corev1.Container{{Name: "task", Image: "postgres:17", Command: []string{"pg_dump", "shop"},
-			Env: []corev1.EnvVar{{Name: "A", Value: "1"}, {Name: "B", Value: "2"}}}},
+			Env: []corev1.EnvVar{{Name: "A", Value: "1"}, {Name: "B", Value: "2"}}, SecurityContext: taskSecurityContext()}},
 	}
 	if created == nil {
 		t.Fatal("no pod was created")
