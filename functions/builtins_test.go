@@ -16,7 +16,7 @@ import (
 
 func testRuntime(c clock.Clock) (*function.Runtime, *string) {
 	var msg string
-	return &function.Runtime{Message: func(m string) { msg = m }, Clock: c, Progress: function.NoProgress{}, Cleanup: func(string) {}}, &msg
+	return &function.Runtime{Message: func(m string) { msg = m }, Clock: c, Progress: function.NoProgress{}, Cleanup: func(context.Context, string) error { return nil }}, &msg
 }
 
 func TestLogSetsMessage(t *testing.T) {

@@ -1,6 +1,7 @@
 package functions
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -18,7 +19,7 @@ func clusterRuntime(c function.Clients) (*function.Runtime, *reported) {
 	return &function.Runtime{
 		Names:    function.NewNames("backup-x7k2p", "uid-1", "dump"),
 		Progress: function.NoProgress{},
-		Cleanup:  func(k string) { rec.cleanups = append(rec.cleanups, k) },
+		Cleanup:  func(_ context.Context, k string) error { rec.cleanups = append(rec.cleanups, k); return nil },
 		Message:  func(m string) { rec.messages = append(rec.messages, m) },
 		Clock:    clock.RealClock{},
 		Clients:  c,

@@ -85,7 +85,10 @@ func runCloneReadOnly(ctx context.Context, rt *function.Runtime, in CloneReadOnl
 		}
 		c := Clone{Name: rt.Names.Name(s.PVC), Namespace: s.Namespace, SourcePVC: s.PVC, StorageClass: class, VolumeSnapshot: s.VolumeSnapshot}
 		if !in.Keep {
-			rt.Cleanup(cloneKey(c)) // before creating, so a crash in between still cleans up
+			// Recorded before creating, so a crash in between still cleans up.
+			if err := rt.Cleanup(ctx, cloneKey(c)); err != nil {
+				return CloneReadOnlyOutputs{}, err
+			}
 		}
 		if err := createClone(ctx, rt, c, s); err != nil {
 			return CloneReadOnlyOutputs{}, err

@@ -69,9 +69,9 @@ func newFakeCluster(t *testing.T, objs ...runtime.Object) *fakeCluster {
 		Progress: function.NoProgress{},
 		Clock:    clock.RealClock{},
 		Clients:  function.Clients{Kube: fc.kube, Snapshots: fc.snap},
-		Cleanup:  func(key string) { fc.record("cleanup " + key) },
+		Cleanup:  func(_ context.Context, key string) error { fc.record("cleanup " + key); return nil },
 		Message:  func(msg string) { fc.record("message " + msg) },
-		Hold:     func(key string) { fc.record("hold " + key) },
+		Hold:     func(_ context.Context, key string) error { fc.record("hold " + key); return nil },
 		ReleaseHolds: func(context.Context) (time.Duration, error) {
 			fc.record("release")
 			if fc.onRelease != nil {

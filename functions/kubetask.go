@@ -76,12 +76,15 @@ func runKubeTask(ctx context.Context, rt *function.Runtime, in KubeTaskArgs) (Ku
 	pods := rt.Clients.Kube.CoreV1().Pods(in.Namespace)
 	pod := taskPod(rt, in)
 	where := fmt.Sprintf("task pod %s/%s", pod.Namespace, pod.Name)
+	// Recorded before the pod exists (and again for an adopted one: the
+	// engine deduplicates keys), so it goes when the action ends, however
+	// this call or the controller ends.
+	if err := rt.Cleanup(ctx, pod.Namespace+"/"+pod.Name); err != nil {
+		return KubeTaskOutputs{}, err
+	}
 	if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return KubeTaskOutputs{}, fmt.Errorf("create %s: %w", where, err)
 	}
-	// Registered even for an adopted pod (the engine deduplicates keys),
-	// so the pod goes when the action ends, however this call ends.
-	rt.Cleanup(pod.Namespace + "/" + pod.Name)
 	rt.Message("running " + where)
 
 	last, err := waitPodDone(ctx, rt.Clients.Kube, pod.Namespace, pod.Name, in.Timeout.Duration)

@@ -89,7 +89,9 @@ func runMover(ctx context.Context, rt *function.Runtime, creds *moverCredentials
 	if err != nil {
 		return mover.Line{}, err
 	}
-	rt.Cleanup(moverKey("pod", job.namespace, job.name))
+	if err := rt.Cleanup(ctx, moverKey("pod", job.namespace, job.name)); err != nil {
+		return mover.Line{}, err
+	}
 	if err := createMoverPod(ctx, rt, pod, job.timeout); err != nil {
 		return mover.Line{}, err
 	}
@@ -153,7 +155,9 @@ func copyCredentials(ctx context.Context, rt *function.Runtime, loc *v1alpha1.Lo
 		return "", err
 	}
 	name := rt.Names.Name("credentials")
-	rt.Cleanup(moverKey("secret", namespace, name))
+	if err := rt.Cleanup(ctx, moverKey("secret", namespace, name)); err != nil {
+		return "", err
+	}
 	secret := &corev1.Secret{ObjectMeta: ownedMeta(rt, "mover", namespace, name), Data: data}
 	api := rt.Clients.Kube.CoreV1().Secrets(namespace)
 	_, err = api.Create(ctx, secret, metav1.CreateOptions{})

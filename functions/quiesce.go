@@ -116,7 +116,7 @@ func quiesceExec(ctx context.Context, rt *function.Runtime, in QuiesceArgs) (Qui
 		return QuiesceOutputs{}, fmt.Errorf("start the watchdog in %s/%s: %w", in.Namespace, in.Pod, err)
 	}
 	frozenAt := rt.Clock.Now()
-	if err := holdLease(rt, lease); err != nil {
+	if err := holdLease(ctx, rt, lease); err != nil {
 		return QuiesceOutputs{}, err
 	}
 	// A failed freeze needs no release here: the engine releases pending
@@ -143,7 +143,7 @@ func quiesceScale(ctx context.Context, rt *function.Runtime, in QuiesceArgs) (Qu
 	frozenAt := rt.Clock.Now()
 	lease := quiesceLease{Mode: "scale", Namespace: in.Namespace, Kind: in.Kind, Name: in.Name,
 		Replicas: replicas, Timeout: in.Timeout.Duration.String()}
-	if err := holdLease(rt, lease); err != nil {
+	if err := holdLease(ctx, rt, lease); err != nil {
 		return QuiesceOutputs{}, err
 	}
 	if _, err := scaleTo(ctx, rt.Clients.Kube, ref, 0, in.Timeout.Duration); err != nil {
@@ -153,14 +153,15 @@ func quiesceScale(ctx context.Context, rt *function.Runtime, in QuiesceArgs) (Qu
 	return QuiesceOutputs{Mode: "scale", FrozenAt: frozenAt, OriginalReplicas: replicas}, nil
 }
 
-// holdLease registers the lease as a hold before anything is frozen.
-func holdLease(rt *function.Runtime, lease quiesceLease) error {
+// holdLease records the lease as a hold before anything is frozen or
+// scaled down: a crash in between leaves the original replica count, or
+// the release command, in status for the restarted controller.
+func holdLease(ctx context.Context, rt *function.Runtime, lease quiesceLease) error {
 	key, err := json.Marshal(lease)
 	if err != nil {
 		return fmt.Errorf("encode lease: %w", err)
 	}
-	rt.Hold(string(key))
-	return nil
+	return rt.Hold(ctx, string(key))
 }
 
 // releaseQuiesce thaws what runQuiesce froze; it may run more than once.

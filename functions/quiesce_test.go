@@ -41,7 +41,7 @@ func holdRuntime(t *testing.T, ex function.PodExec) (*function.Runtime, *[]strin
 	kube := fake.NewClientset(runningPod("shop", "db-0", "db"))
 	rt, _ := clusterRuntime(function.Clients{Kube: kube, Exec: ex})
 	var holds []string
-	rt.Hold = func(key string) { holds = append(holds, key) }
+	rt.Hold = func(_ context.Context, key string) error { holds = append(holds, key); return nil }
 	return rt, &holds
 }
 

@@ -69,7 +69,9 @@ func (s snapshotSource) stage(ctx context.Context, t restoreTarget) (string, err
 	}
 	name := s.stagedName(t)
 	if !t.wffc { // a WaitForFirstConsumer claim needs them until a pod comes
-		s.rt.Cleanup(restoreSourceKey(t.Namespace, name))
+		if err := s.rt.Cleanup(ctx, restoreSourceKey(t.Namespace, name)); err != nil {
+			return "", err
+		}
 	}
 	class := s.class(ctx, t.rec)
 	if err := s.stageContent(ctx, t, name, class); err != nil {

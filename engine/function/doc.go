@@ -20,7 +20,8 @@
 //   - Whatever must be undone is registered with Runtime.Cleanup (or
 //     Runtime.Hold for a freeze) before it is made; the engine calls
 //     Release with the key when the action ends, fails or is cancelled,
-//     also in a resumed run, since keys are recorded in status.
+//     also in a resumed run: the key is in status before Cleanup returns,
+//     and a function makes nothing when Cleanup returns an error.
 //   - Progress and Message report to the ActionSet's status; both are never
 //     nil. Secret outputs never reach status, events or logs.
 //   - An error wrapped with Permanent is not retried, whatever the phase's

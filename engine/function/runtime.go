@@ -22,9 +22,11 @@ type Runtime struct {
 	Progress Progress
 	// Cleanup registers a release the engine runs when the action ends,
 	// fails or is cancelled, last registered first. The engine calls the
-	// function's Release with the key; keys are recorded in status so a
-	// resumed run can still release them. Never nil.
-	Cleanup func(key string)
+	// function's Release with the key. The key is recorded in status before
+	// Cleanup returns, so a resumed run can still release it: register
+	// before making what it undoes, and make nothing if it returns an
+	// error. Never nil.
+	Cleanup func(ctx context.Context, key string) error
 	// Message sets the phase's status message; never nil.
 	Message func(msg string)
 	// Clock tells time; tests inject a fake one.
@@ -45,8 +47,8 @@ type Runtime struct {
 	// Hold registers a cleanup that is a hold on the application, such as
 	// a freeze. Besides the usual end-of-action release, the engine
 	// releases every pending hold as soon as a later phase calls
-	// ReleaseHolds. Never nil.
-	Hold func(key string)
+	// ReleaseHolds. Recorded like Cleanup before it returns. Never nil.
+	Hold func(ctx context.Context, key string) error
 	// ReleaseHolds releases every pending hold now (a snapshot calls it
 	// once its snapshots are cut) and returns how long the longest one was
 	// held. Never nil.

@@ -2,6 +2,7 @@ package run_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -98,17 +99,21 @@ func fakeRegistry(t *testing.T, rec *calls) *function.Registry {
 				{Name: "panic", Type: cel.BoolType, Default: false, Doc: "panic after the rest"},
 			},
 			Outputs: []function.Output{{Name: "echo", Type: cel.StringType, Doc: "the name"}},
-		}, run: func(_ context.Context, rt *function.Runtime, args map[string]any) (map[string]any, error) {
+		}, run: func(ctx context.Context, rt *function.Runtime, args map[string]any) (map[string]any, error) {
 			name := str(args, "name")
 			rec.add("run " + name)
 			if d, _ := args["advance"].(time.Duration); d > 0 {
 				rt.Clock.(*clocktesting.FakeClock).Step(d)
 			}
 			if args["cleanup"] == true {
-				rt.Cleanup(name)
+				if err := rt.Cleanup(ctx, name); err != nil {
+					return nil, err
+				}
 			}
 			if args["hold"] == true {
-				rt.Hold(name)
+				if err := rt.Hold(ctx, name); err != nil {
+					return nil, err
+				}
 			}
 			if args["cut"] == true {
 				if _, err := rt.ReleaseHolds(context.Background()); err != nil {
@@ -128,7 +133,9 @@ func fakeRegistry(t *testing.T, rec *calls) *function.Registry {
 			Args: []function.Arg{{Name: "name", Type: cel.StringType, Required: true, Doc: "label"}},
 		}, run: func(ctx context.Context, rt *function.Runtime, args map[string]any) (map[string]any, error) {
 			rec.add("run " + str(args, "name"))
-			rt.Cleanup(str(args, "name"))
+			if err := rt.Cleanup(ctx, str(args, "name")); err != nil {
+				return nil, err
+			}
 			<-ctx.Done()
 			return nil, ctx.Err()
 		}},
@@ -445,5 +452,53 @@ func TestRunFakeDefaultActionTimeout(t *testing.T) {
 	res := <-done
 	if res == nil || res.Outcome != v1alpha1.ActionSetFailed || !strings.Contains(res.Err.Error(), "action timed out after 1h0m0s") {
 		t.Fatalf("result %+v; want Failed after the executor's default action timeout", res)
+	}
+}
+
+// A cleanup is in a checkpoint before the function goes on to make what it
+// undoes: a crash right after registering loses nothing.
+func TestRunFakeCleanupCheckpointedWhenRegistered(t *testing.T) {
+	rec := &calls{}
+	bp := compileYAML(t, fakeRegistry(t, rec), `
+  actions:
+    backup:
+      phases:
+      - {name: clone, func: fakeStep, args: {name: clone, cleanup: true}}
+`)
+	var whileRunning []string
+	e := &run.Executor{Checkpoint: func(_ context.Context, s run.State) error {
+		if s.Phases[0].State == v1alpha1.PhaseRunning {
+			for _, c := range s.Cleanups {
+				whileRunning = append(whileRunning, c.Key)
+			}
+		}
+		return nil
+	}}
+	if res := runAction(t, context.Background(), e, bp, nil); res.Outcome != v1alpha1.ActionSetSucceeded {
+		t.Fatalf("outcome %s: %v", res.Outcome, res.Err)
+	}
+	if diff := cmp.Diff([]string{"clone"}, whileRunning); diff != "" {
+		t.Errorf("cleanups checkpointed while the phase ran (-want +got):\n%s", diff)
+	}
+}
+
+// A cleanup that cannot be recorded fails the phase before its side effect.
+func TestRunFakeCleanupNotRecordedFailsThePhase(t *testing.T) {
+	rec := &calls{}
+	bp := compileYAML(t, fakeRegistry(t, rec), `
+  actions:
+    backup:
+      phases:
+      - {name: clone, func: fakeStep, args: {name: clone, cleanup: true}}
+`)
+	e := &run.Executor{Checkpoint: func(_ context.Context, s run.State) error {
+		if len(s.Cleanups) > 0 && s.Phases[0].State == v1alpha1.PhaseRunning {
+			return errors.New("status write refused")
+		}
+		return nil
+	}}
+	res := runAction(t, context.Background(), e, bp, nil)
+	if res.Outcome != v1alpha1.ActionSetFailed || !strings.Contains(res.Err.Error(), "checkpoint: status write refused") {
+		t.Fatalf("outcome %s, err %v; want Failed because the cleanup was not recorded", res.Outcome, res.Err)
 	}
 }

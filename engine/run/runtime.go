@@ -18,8 +18,9 @@ func (r *runner) runtime(idx int, p *plan.Phase) *function.Runtime {
 	return &function.Runtime{
 		Names:    function.NewNames(r.in.Action.ActionSet, r.in.Action.UID, p.Name),
 		Progress: progressFunc(func(pr v1alpha1.Progress) { r.reportProgress(idx, pr) }),
-		Cleanup: func(key string) {
+		Cleanup: func(ctx context.Context, key string) error {
 			r.t.addCleanup(v1alpha1.CleanupRecord{Phase: p.Name, Func: p.Func.Signature().Name, Key: key})
+			return r.checkpoint(ctx)
 		},
 		Message: func(msg string) {
 			r.t.update(idx, func(rec *v1alpha1.PhaseStatus) { rec.Message = msg })
@@ -29,9 +30,10 @@ func (r *runner) runtime(idx int, p *plan.Phase) *function.Runtime {
 		Action:   r.in.Action,
 		Target:   r.in.Target,
 		Location: r.in.ResolvedLocation,
-		Hold: func(key string) {
+		Hold: func(ctx context.Context, key string) error {
 			since := metav1.NewTime(r.e.clock().Now())
 			r.t.addCleanup(v1alpha1.CleanupRecord{Phase: p.Name, Func: p.Func.Signature().Name, Key: key, Hold: true, Since: &since})
+			return r.checkpoint(ctx)
 		},
 		ReleaseHolds: r.releaseHolds,
 	}
