@@ -39,6 +39,7 @@ type Reconciler struct {
 	mover                 function.Mover
 	locations             LocationPolicy
 	actionTimeout         time.Duration
+	workloads             workloadLocks // one run at a time per target
 }
 
 var _ reconcile.Reconciler = (*Reconciler)(nil)

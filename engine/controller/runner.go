@@ -38,6 +38,27 @@ type runner struct {
 	shown   v1alpha1.Progress // as last written to status
 }
 
+// lockWorkload waits until no other run acts on the target, saying in
+// status whom it waits for.
+func (rn *runner) lockWorkload(ctx context.Context) (func(), error) {
+	t := rn.req.Inputs.Target
+	workload := t.Namespace + "/" + t.Kind + "/" + t.Name
+	waited := false
+	release, err := rn.r.workloads.acquire(ctx, workload, client.ObjectKeyFromObject(rn.as), func(holder client.ObjectKey) {
+		waited = true
+		msg := fmt.Sprintf("waiting for ActionSet %s, which runs against %s %s/%s, to finish", holder, t.Kind, t.Namespace, t.Name)
+		if err := rn.r.updateStatus(ctx, rn.as, func(st *v1alpha1.ActionSetStatus) { st.Message = msg }); err != nil {
+			log.FromContext(ctx).Error(err, "record waiting")
+		}
+	})
+	if err == nil && waited {
+		if err := rn.r.updateStatus(ctx, rn.as, func(st *v1alpha1.ActionSetStatus) { st.Message = "" }); err != nil {
+			log.FromContext(ctx).Error(err, "clear waiting")
+		}
+	}
+	return release, err
+}
+
 // progressEvery is how often a changing progress is written to status
 // between checkpoints: often enough for a moving bar, rarely enough to
 // spare the API server.
@@ -64,6 +85,9 @@ func (rn *runner) run(ctx context.Context) error {
 		logger.Error(err, "mark running")
 		return err // the reconcile after this run ends starts it again
 	}
+	if release, err := rn.lockWorkload(ctx); err == nil {
+		defer release()
+	} // else cancelled while waiting: the executor only wraps up
 	exec := &run.Executor{
 		Clock: rn.r.clock, Checkpoint: rn.checkpoint, Progress: rn.progress,
 		Clients: rn.clients, HoldReleased: rn.r.metrics.observeHold, ActionTimeout: rn.r.actionTimeout,
