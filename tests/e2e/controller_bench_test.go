@@ -23,8 +23,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/snapflow/snapflow/engine/controller"
 	"github.com/snapflow/snapflow/cmd/kubectl-snapflow/plugin"
+	"github.com/snapflow/snapflow/engine/controller"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
 
