@@ -174,8 +174,13 @@ func restoreTargets(in RestoreArgs) ([]restoreTarget, error) {
 type claimSource interface {
 	// dataSource prepares t's data and returns the claim's dataSource.
 	dataSource(ctx context.Context, t restoreTarget) (*corev1.TypedLocalObjectReference, error)
-	// bound removes what dataSource staged for t, now that t is bound.
+	// bound removes what dataSource staged for t, now that t is bound, or
+	// fills t.
 	bound(ctx context.Context, t restoreTarget) error
+	// consumes reports whether bound uses the claim in a pod: then that pod
+	// is a WaitForFirstConsumer claim's first consumer and binds it, and
+	// bound must run without waiting for Bound first.
+	consumes() bool
 }
 
 // restoreRun is one call's claims.
@@ -209,12 +214,14 @@ func (r *restoreRun) run(ctx context.Context, targets []restoreTarget, in Restor
 	wctx, cancel := context.WithTimeout(ctx, in.Timeout.Duration) // for all claims together
 	defer cancel()
 	for _, t := range targets {
-		if t.wffc {
+		switch {
+		case t.wffc && !r.source.consumes():
 			unbound = append(unbound, t.String())
 			continue
-		}
-		if err := waitBound(wctx, r.rt.Clients.Kube, t.Namespace, []string{t.Name}, in.Timeout.Duration); err != nil {
-			return RestoreOutputs{}, err
+		case !t.wffc:
+			if err := waitBound(wctx, r.rt.Clients.Kube, t.Namespace, []string{t.Name}, in.Timeout.Duration); err != nil {
+				return RestoreOutputs{}, err
+			}
 		}
 		if err := r.source.bound(ctx, t); err != nil {
 			return RestoreOutputs{}, err

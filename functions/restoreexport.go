@@ -31,7 +31,12 @@ func (s exportSource) dataSource(context.Context, restoreTarget) (*corev1.TypedL
 	return nil, nil
 }
 
-// bound restores the export of t's source claim into t.
+// consumes is true: the mover pod mounts the claim, so it binds a
+// WaitForFirstConsumer claim, which would otherwise stay empty.
+func (s exportSource) consumes() bool { return true }
+
+// bound restores the export of t's source claim into t; for a
+// WaitForFirstConsumer claim, the mover pod is what binds it.
 func (s exportSource) bound(ctx context.Context, t restoreTarget) error {
 	exp, ok := s.exports[t.rec.Namespace+"/"+t.SourcePVC]
 	if !ok {

@@ -141,6 +141,10 @@ func (s snapshotSource) class(ctx context.Context, rec SnapshotRecord) *string {
 	return ptr.To(rec.VolumeSnapshotClass)
 }
 
+// consumes is false: a claim from a snapshot is filled by the driver when
+// it binds, whoever uses it first.
+func (s snapshotSource) consumes() bool { return false }
+
 func (s snapshotSource) bound(ctx context.Context, t restoreTarget) error {
 	return removeStaged(ctx, s.rt, t.Namespace, s.stagedName(t))
 }

@@ -13,7 +13,11 @@ const (
 	NodeName      = "snapflow-node"
 	CSIDriverName = "csi.snapflow.dev"
 	StorageClass  = "snapflow-csi"
-	SnapshotClass = "snapflow-csi"
+	// StorageClassWFFC is the same driver with WaitForFirstConsumer
+	// binding, as most clouds' default classes are (AKS managed-csi, EBS
+	// gp3): a claim binds only once a pod that uses it is scheduled.
+	StorageClassWFFC = "snapflow-csi-wffc"
+	SnapshotClass    = "snapflow-csi"
 	// serviceIP is the first address of the service range: the kubernetes
 	// service, which the apiserver certificate must also name.
 	serviceIP    = "10.0.0.1"

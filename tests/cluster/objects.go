@@ -76,7 +76,8 @@ func ApplyCRD(ctx context.Context, dyn dynamic.Interface, file string) error {
 }
 
 // createStorageObjects creates the CSIDriver (no attach step: the test
-// driver needs none), the default StorageClass and VolumeSnapshotClass.
+// driver needs none), the default StorageClass, its WaitForFirstConsumer
+// twin and the VolumeSnapshotClass.
 func (s *starter) createStorageObjects(ctx context.Context, dyn dynamic.Interface) error {
 	storage := s.client.StorageV1()
 	driver := &storagev1.CSIDriver{
@@ -97,6 +98,15 @@ func (s *starter) createStorageObjects(ctx context.Context, dyn dynamic.Interfac
 	}
 	if _, err := storage.StorageClasses().Create(ctx, sc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("create StorageClass: %w", err)
+	}
+	wffc := &storagev1.StorageClass{
+		ObjectMeta:        metav1.ObjectMeta{Name: StorageClassWFFC},
+		Provisioner:       CSIDriverName,
+		VolumeBindingMode: ptr.To(storagev1.VolumeBindingWaitForFirstConsumer),
+		ReclaimPolicy:     ptr.To(corev1.PersistentVolumeReclaimDelete),
+	}
+	if _, err := storage.StorageClasses().Create(ctx, wffc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create StorageClass %s: %w", StorageClassWFFC, err)
 	}
 	vsc := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotClass",

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/snapflow/snapflow/schema/v1alpha1"
+	"github.com/snapflow/snapflow/tests/cluster"
 )
 
 // repoPassword is the test repository's password; the test scans for it
@@ -31,22 +32,29 @@ func TestExportRestore(t *testing.T) {
 	t.Run("filesystem", func(t *testing.T) {
 		path := t.TempDir()
 		filesystemLocation(t, c, sets, "fs", path, repoPassword)
-		app := exportRestore(t, c, sets, "fs", repoPassword)
+		app := exportRestore(t, c, sets, "fs", env.c.StorageClass, repoPassword)
 		again := wrongPasswordKeepsRepository(t, c, sets, app, path)
 		retentionThenDelete(t, c, sets, "fs", again)
 	})
 	t.Run("azure", func(t *testing.T) {
 		key := azureLocation(t, c, sets, "az")
-		exportRestore(t, c, sets, "az", repoPassword, key)
+		exportRestore(t, c, sets, "az", env.c.StorageClass, repoPassword, key)
+	})
+	// Most clouds' default classes bind a claim only for its first pod:
+	// the restore's mover must be that pod and fill the claim.
+	t.Run("filesystem, WaitForFirstConsumer", func(t *testing.T) {
+		filesystemLocation(t, c, sets, "fs-wffc", t.TempDir(), repoPassword)
+		exportRestore(t, c, sets, "fs-wffc", cluster.StorageClassWFFC, repoPassword)
 	})
 }
 
 // exportRestore runs the backup, the loss and the restore through
-// Location loc, checks that none of secrets leaked, and returns the app's
-// namespace, where the restored app runs.
-func exportRestore(t *testing.T, c client.Client, sets, loc string, secrets ...string) string {
+// Location loc of an app whose claim is of storageClass, checks that none
+// of secrets leaked, and returns the app's namespace, where the restored
+// app runs.
+func exportRestore(t *testing.T, c client.Client, sets, loc, storageClass string, secrets ...string) string {
 	app := namespace(t, "exp-app-"+loc)
-	pod := basicApp(t, app, env.c.StorageClass)
+	pod := basicApp(t, app, storageClass)
 
 	backup := createBackup(t, c, sets, loc+"-backup", app, loc)
 	done := finished(t, c, sets, loc+"-backup")
