@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -125,6 +126,23 @@ func sameBlueprintStatus(have, want v1alpha1.BlueprintStatus) bool {
 	}
 	h, w := meta.FindStatusCondition(have.Conditions, ConditionValid), meta.FindStatusCondition(want.Conditions, ConditionValid)
 	return h != nil && w != nil && h.Status == w.Status && h.Message == w.Message && h.ObservedGeneration == w.ObservedGeneration
+}
+
+// runBlueprint is the blueprint a run uses, compiled: for a run that is
+// resuming, the spec frozen in its status when it started (whatever has
+// become of the Blueprint since); otherwise the Blueprint as it is now.
+func (r *Reconciler) runBlueprint(ctx context.Context, as *v1alpha1.ActionSet) (*v1alpha1.Blueprint, *compiled, error) {
+	frozen := as.Status.BlueprintSpec
+	if frozen == nil || resumeState(as.Status) == nil {
+		return r.resolveBlueprint(ctx, as)
+	}
+	bp := &v1alpha1.Blueprint{
+		ObjectMeta: metav1.ObjectMeta{Namespace: cmp.Or(as.Spec.Blueprint.Namespace, as.Namespace), Name: as.Spec.Blueprint.Name,
+			UID: "frozen-" + as.UID, Generation: as.Status.BlueprintGeneration},
+		Spec: *frozen.DeepCopy(),
+	}
+	c, err := r.compiled.get(bp)
+	return bp, c, err
 }
 
 // resolveBlueprint gets and compiles the ActionSet's blueprint and records

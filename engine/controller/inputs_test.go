@@ -181,3 +181,38 @@ var fakeLog = function.Typed[struct {
 	Name: "log", Doc: "fake log",
 	Args: []function.Arg{{Name: "message", Type: cel.StringType, Required: true, Doc: "text"}},
 }}
+
+// A resuming run compiles the spec frozen in its status and never reads
+// the Blueprint, which may have changed or gone (the Reconciler here has
+// no reader: reading would panic).
+func TestRunBlueprintResumesFromTheFrozenSpec(t *testing.T) {
+	reg, err := function.NewRegistry(fakeLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := compile.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Reconciler{compiled: newCompileCache(c)}
+	frozen := v1alpha1.BlueprintSpec{Actions: map[string]v1alpha1.ActionSpec{"backup": {Phases: []v1alpha1.PhaseSpec{
+		{Name: "frozen", Func: "log", Args: map[string]apiextensionsv1.JSON{"message": {Raw: []byte(`"as started"`)}}},
+	}}}}
+	as := &v1alpha1.ActionSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "sets", Name: "b", UID: "as-1"},
+		Spec:       v1alpha1.ActionSetSpec{Blueprint: v1alpha1.BlueprintReference{Name: "gone"}, Action: "backup"},
+		Status: v1alpha1.ActionSetStatus{State: v1alpha1.ActionSetRunning, BlueprintGeneration: 4, BlueprintSpec: &frozen,
+			Phases: []v1alpha1.PhaseStatus{{Name: "frozen", State: v1alpha1.PhaseRunning}}},
+	}
+	bp, got, err := r.runBlueprint(t.Context(), as)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, ok := got.plan.Action("backup")
+	if !ok || len(a.Phases) != 1 || a.Phases[0].Name != "frozen" {
+		t.Fatalf("compiled %+v, want the frozen action", got.plan)
+	}
+	if bp.Namespace != "sets" || bp.Name != "gone" || bp.Generation != 4 {
+		t.Errorf("blueprint %s/%s generation %d, want sets/gone generation 4", bp.Namespace, bp.Name, bp.Generation)
+	}
+}

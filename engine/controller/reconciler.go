@@ -143,7 +143,7 @@ func (r *Reconciler) fail(ctx context.Context, as *v1alpha1.ActionSet, state v1a
 // prepare resolves everything the run needs: the compiled blueprint, the
 // target, the location, the input artifacts and the params.
 func (r *Reconciler) prepare(ctx context.Context, as *v1alpha1.ActionSet) (*runner, error) {
-	bp, c, err := r.resolveBlueprint(ctx, as)
+	bp, c, err := r.runBlueprint(ctx, as)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +180,7 @@ func (r *Reconciler) prepare(ctx context.Context, as *v1alpha1.ActionSet) (*runn
 	if as.Status.StartTime != nil {
 		start = as.Status.StartTime.Time
 	}
-	return &runner{r: r, as: as, bpGen: bp.Generation, clients: clients, req: run.Request{
+	return &runner{r: r, as: as, bp: bp, clients: clients, req: run.Request{
 		Blueprint: c.plan,
 		Action:    as.Spec.Action,
 		Resume:    resumeState(as.Status),

@@ -30,8 +30,8 @@ type runner struct {
 	r       *Reconciler
 	as      *v1alpha1.ActionSet // as it was when the run started; for Events
 	req     run.Request
-	clients function.Clients // acting as the ActionSet's ServiceAccount
-	bpGen   int64
+	clients function.Clients    // acting as the ActionSet's ServiceAccount
+	bp      *v1alpha1.Blueprint // as the run uses it; frozen into status
 	mu      sync.Mutex
 	phases  []v1alpha1.PhaseStatus // as last recorded, to find changes
 	prog    v1alpha1.Progress
@@ -76,7 +76,8 @@ func (rn *runner) run(ctx context.Context) error {
 	err := rn.r.updateStatus(ctx, rn.as, func(st *v1alpha1.ActionSetStatus) {
 		st.State = v1alpha1.ActionSetRunning
 		st.ObservedGeneration = rn.as.Generation
-		st.BlueprintGeneration = rn.bpGen
+		st.BlueprintGeneration = rn.bp.Generation
+		st.BlueprintSpec = rn.bp.Spec.DeepCopy()
 		if st.StartTime == nil {
 			st.StartTime = &now
 		}

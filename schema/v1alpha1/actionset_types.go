@@ -203,6 +203,12 @@ type ActionSetStatus struct {
 	// run, so an edit during a run does not change what a resumed run does.
 	// +optional
 	BlueprintGeneration int64 `json:"blueprintGeneration,omitempty"`
+	// BlueprintSpec is the blueprint's spec as the run started with it. A
+	// resumed run compiles this, not the Blueprint's current spec, so an
+	// edit or a deletion of the Blueprint during a run changes nothing in
+	// it, its cleanups included.
+	// +optional
+	BlueprintSpec *BlueprintSpec `json:"blueprintSpec,omitempty"`
 	// Conditions hold Complete and Failed.
 	// +optional
 	// +listType=map

@@ -136,6 +136,11 @@ func (in *ActionSetStatus) DeepCopyInto(out *ActionSetStatus) {
 		in, out := &in.CompletionTime, &out.CompletionTime
 		*out = (*in).DeepCopy()
 	}
+	if in.BlueprintSpec != nil {
+		in, out := &in.BlueprintSpec, &out.BlueprintSpec
+		*out = new(BlueprintSpec)
+		(*in).DeepCopyInto(*out)
+	}
 	if in.Conditions != nil {
 		in, out := &in.Conditions, &out.Conditions
 		*out = make([]metav1.Condition, len(*in))

@@ -89,8 +89,9 @@ spec:
 `
 
 // TestControllerCrashResumes kills the controller while a five-phase
-// action waits in its third phase. The restarted controller finishes the
-// action, and each side effect happened exactly once.
+// action waits in its third phase, and deletes the blueprint. The
+// restarted controller finishes the action from the spec frozen in its
+// status, and each side effect happened exactly once.
 func TestControllerCrashResumes(t *testing.T) {
 	const ns = "crash"
 	c := startController(t) // for its client; it does not watch ns
@@ -122,6 +123,11 @@ func TestControllerCrashResumes(t *testing.T) {
 		return as.Status.CurrentPhase == "gate"
 	})
 	first.kill(t)
+	// The resumed run uses the blueprint frozen in its status: deleting the
+	// Blueprint now changes nothing.
+	if err := c.Delete(ctx, &v1alpha1.Blueprint{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "five"}}); err != nil {
+		t.Fatal(err)
+	}
 	startControllerProcess(t, ns)
 	if _, err := env.kube.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: "go"}, Data: map[string]string{"go": "yes"},
