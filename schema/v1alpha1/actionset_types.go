@@ -29,6 +29,14 @@ type ActionSet struct {
 }
 
 // ActionSetSpec says which action of which blueprint to run, against what.
+// Only cancel (and params, which CEL cannot see into) may change once it
+// is created: a run, and a run resumed after a crash, must do what was
+// asked when it started.
+//
+// +kubebuilder:validation:XValidation:rule="self.blueprint == oldSelf.blueprint && self.action == oldSelf.action && self.object == oldSelf.object",message="spec.blueprint, spec.action and spec.object cannot change; create another ActionSet"
+// +kubebuilder:validation:XValidation:rule="has(self.location) == has(oldSelf.location) && (!has(self.location) || self.location == oldSelf.location)",message="spec.location cannot change; create another ActionSet"
+// +kubebuilder:validation:XValidation:rule="has(self.serviceAccountName) == has(oldSelf.serviceAccountName) && (!has(self.serviceAccountName) || self.serviceAccountName == oldSelf.serviceAccountName)",message="spec.serviceAccountName cannot change; create another ActionSet"
+// +kubebuilder:validation:XValidation:rule="has(self.artifacts) == has(oldSelf.artifacts) && (!has(self.artifacts) || self.artifacts == oldSelf.artifacts)",message="spec.artifacts cannot change; create another ActionSet"
 type ActionSetSpec struct {
 	// Blueprint is the blueprint that defines the action.
 	Blueprint BlueprintReference `json:"blueprint"`

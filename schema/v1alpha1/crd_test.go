@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -67,9 +68,23 @@ func TestCRDsAreValid(t *testing.T) {
 // apiserver does on create, and returns the errors as sorted "field: detail".
 func validate(t *testing.T, crd *apiextensions.CustomResourceDefinition, obj string) []string {
 	t.Helper()
-	var u map[string]any
+	return validateUpdate(t, crd, "", obj)
+}
+
+// validateUpdate is validate for an update from old ("" for a create), so
+// that transition rules (oldSelf) apply.
+func validateUpdate(t *testing.T, crd *apiextensions.CustomResourceDefinition, old, obj string) []string {
+	t.Helper()
+	var u, o map[string]any
 	if err := yaml.Unmarshal([]byte(obj), &u); err != nil {
 		t.Fatalf("decode object: %v", err)
+	}
+	var oldObj any
+	if old != "" {
+		if err := yaml.Unmarshal([]byte(old), &o); err != nil {
+			t.Fatalf("decode old object: %v", err)
+		}
+		oldObj = o
 	}
 	// The internal type holds a schema shared by all versions in
 	// Spec.Validation.
@@ -84,7 +99,7 @@ func validate(t *testing.T, crd *apiextensions.CustomResourceDefinition, obj str
 		t.Fatal(err)
 	}
 	celErrs, _ := cel.NewValidator(s, true, celconfig.PerCallLimit).
-		Validate(context.Background(), nil, s, u, nil, celconfig.RuntimeCELCostBudget)
+		Validate(context.Background(), nil, s, u, oldObj, celconfig.RuntimeCELCostBudget)
 	errs = append(errs, celErrs...)
 	var out []string
 	for _, e := range errs {
@@ -136,6 +151,49 @@ spec:
 		t.Run(tc.name, func(t *testing.T) {
 			got := validate(t, crd, head+tc.spec)
 			if diff := cmp.Diff(got, tc.want); diff != "" {
+				t.Errorf("errors (-got +want):\n%s", diff)
+			}
+		})
+	}
+}
+
+// Once created, an ActionSet's spec changes only by cancel (and params).
+func TestActionSetSpecIsImmutable(t *testing.T) {
+	crd := loadCRD(t, "snapflow.dev_actionsets.yaml")
+	const old = `
+apiVersion: snapflow.dev/v1alpha1
+kind: ActionSet
+metadata: {name: a, namespace: db}
+spec:
+  blueprint: {name: bp}
+  action: backup
+  object: {kind: StatefulSet, name: pg}
+  location: {name: offsite}
+  serviceAccountName: runner
+  artifacts: {fromActionSet: backup-1}
+`
+	for _, tc := range []struct {
+		name, from, to string
+		want           []string
+	}{
+		{"cancel", "  action: backup\n", "  action: backup\n  cancel: true\n", nil},
+		{"action", "action: backup", "action: restore",
+			[]string{"spec: spec.blueprint, spec.action and spec.object cannot change; create another ActionSet"}},
+		{"object", "name: pg}", "name: other}",
+			[]string{"spec: spec.blueprint, spec.action and spec.object cannot change; create another ActionSet"}},
+		{"location removed", "  location: {name: offsite}\n", "",
+			[]string{"spec: spec.location cannot change; create another ActionSet"}},
+		{"service account", "serviceAccountName: runner", "serviceAccountName: admin",
+			[]string{"spec: spec.serviceAccountName cannot change; create another ActionSet"}},
+		{"artifacts", "fromActionSet: backup-1", "fromActionSet: backup-2",
+			[]string{"spec: spec.artifacts cannot change; create another ActionSet"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			updated := strings.Replace(old, tc.from, tc.to, 1)
+			if updated == old {
+				t.Fatalf("%q not in the ActionSet", tc.from)
+			}
+			if diff := cmp.Diff(validateUpdate(t, crd, old, updated), tc.want); diff != "" {
 				t.Errorf("errors (-got +want):\n%s", diff)
 			}
 		})
