@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -64,6 +65,9 @@ func startController(t *testing.T) client.Client {
 			controllerOnce.err = err
 			return
 		}
+		// The log still reaches stderr, and the secret scan reads it.
+		klog.LogToStderr(false)
+		klog.SetOutput(io.MultiWriter(os.Stderr, &env.controllerLog))
 		ctrllog.SetLogger(klog.NewKlogr())
 		bin, err := snapflowBinary() // mover pods run it on the process node
 		if err != nil {

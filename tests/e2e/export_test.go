@@ -264,10 +264,20 @@ func azureLocation(t *testing.T, c client.Client, ns, name string) string {
 	return key
 }
 
-// noSecretsLeaked scans ActionSets, Events and pods (their specs hold the
-// mover's command line and environment) for the secret values.
+// noSecretsLeaked scans the in-process controller's log, ActionSets,
+// Events and pods (their specs hold the mover's command line and
+// environment) for the secret values.
 func noSecretsLeaked(t *testing.T, secrets []string, namespaces ...string) {
 	t.Helper()
+	log := env.controllerLog.String()
+	if !strings.Contains(log, `controller="actionset"`) {
+		t.Errorf("the controller's log was not captured (%d bytes): scanning it would prove nothing", len(log))
+	}
+	for _, secret := range secrets {
+		if strings.Contains(log, secret) {
+			t.Errorf("a secret value (%d characters) appears in the controller's log", len(secret))
+		}
+	}
 	for _, ns := range namespaces {
 		for _, what := range []string{"actionsets.snapflow.dev", "events", "pods"} {
 			out := kubectl(t, "get", what, "-n", ns, "-o", "json")

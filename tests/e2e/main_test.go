@@ -6,11 +6,13 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,6 +37,27 @@ var env struct {
 	// stopController stops the in-process controller, if a test started
 	// one (see startController).
 	stopController func()
+	// controllerLog holds what the in-process controller logged, for the
+	// secret scan.
+	controllerLog lockedBuffer
+}
+
+// lockedBuffer is a bytes.Buffer many goroutines may write.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func TestMain(m *testing.M) {
