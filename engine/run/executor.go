@@ -92,6 +92,11 @@ func (e *Executor) Run(ctx context.Context, req Request) (*Result, error) {
 	if err := r.restoreOutputs(); err != nil {
 		return nil, fmt.Errorf("resume: %w", err)
 	}
+	if from, held := heldFrom(a, state); held && req.Resume != nil {
+		if err := r.requiesce(ctx, from); err != nil {
+			return &Result{Outcome: v1alpha1.ActionSetFailed, Err: err, State: r.t.snapshot()}, nil
+		}
+	}
 	return r.run(ctx), nil
 }
 

@@ -127,3 +127,51 @@ func TestRunFakeParamsChecked(t *testing.T) {
 		t.Fatalf("err = %v\nwant %s", err, want)
 	}
 }
+
+// TestRunFakeResumeWithAHoldRequiesces resumes a run that stopped while its
+// app was held: the hold may have lapsed, so it is released and the run
+// goes again from the phase that took it, instead of snapshotting as if
+// the app were still held.
+func TestRunFakeResumeWithAHoldRequiesces(t *testing.T) {
+	const spec = `
+  actions:
+    backup:
+      phases:
+      - {name: prep, func: fakeStep, args: {name: prep}}
+      - {name: freeze, func: fakeStep, args: {name: freeze, hold: true}}
+      - {name: gate, func: fakeStep, args: {name: gate}}
+      - {name: snap, func: fakeStep, args: {name: snap, cut: true}}
+`
+	first := &calls{}
+	var checkpoints []run.State
+	e := &run.Executor{Checkpoint: func(_ context.Context, s run.State) error {
+		checkpoints = append(checkpoints, s)
+		return nil
+	}}
+	if res := runAction(t, context.Background(), e, compileYAML(t, fakeRegistry(t, first), spec), nil); res.Outcome != v1alpha1.ActionSetSucceeded {
+		t.Fatalf("first run: %s %v", res.Outcome, res.Err)
+	}
+	var crash *run.State
+	for i := range checkpoints {
+		if checkpoints[i].Phases[3].State == v1alpha1.PhaseRunning {
+			c := checkpoints[i].DeepCopy()
+			crash = &c
+			break
+		}
+	}
+	if crash == nil || len(crash.Cleanups) != 1 || !crash.Cleanups[0].Hold {
+		t.Fatalf("no checkpoint with snap running and the freeze held: %+v", crash)
+	}
+	second := &calls{}
+	res := runAction(t, context.Background(), &run.Executor{}, compileYAML(t, fakeRegistry(t, second), spec), crash)
+	if res.Outcome != v1alpha1.ActionSetSucceeded {
+		t.Fatalf("resumed run: %s %v", res.Outcome, res.Err)
+	}
+	want := []string{"release freeze", "run freeze", "run gate", "run snap", "release freeze", "cut snap"}
+	if diff := cmp.Diff(want, second.get()); diff != "" {
+		t.Errorf("resumed calls (-want +got):\n%s", diff)
+	}
+	if got := res.State.Phases[0].Attempts; got != 1 {
+		t.Errorf("prep ran %d times, want once: it came before the hold", got)
+	}
+}

@@ -149,7 +149,7 @@ func TestControllerCrashResumes(t *testing.T) {
 
 // TestWatchdogReleasesFreeze freezes basic-app and kills the controller
 // during the hold: the watchdog in the app's container releases the
-// freeze. A restarted controller then finishes the backup.
+// freeze. A restarted controller freezes again and finishes the backup.
 func TestWatchdogReleasesFreeze(t *testing.T) {
 	const ns = "crash-hold"
 	c := startController(t) // for its client; it does not watch ns
@@ -198,8 +198,16 @@ func TestWatchdogReleasesFreeze(t *testing.T) {
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	mustSucceed(t, finished(t, c, ns, "held"))
+	done := finished(t, c, ns, "held")
+	mustSucceed(t, done)
 	if appFrozen(t, ns, pod) {
 		t.Error("basic-app is frozen after the backup")
+	}
+	// The freeze had lapsed, so the resumed run froze again before the
+	// snapshot rather than claim a freeze it no longer held.
+	for _, p := range done.Status.Phases {
+		if p.Name == "freeze" && p.Attempts != 2 {
+			t.Errorf("phase freeze ran %d times, want 2: once before the crash, once after", p.Attempts)
+		}
 	}
 }
