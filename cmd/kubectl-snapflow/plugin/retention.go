@@ -12,8 +12,10 @@ import (
 )
 
 const retentionLong = `Apply retention to a Location: keep the newest --keep restore points of
-each blueprint, action and object, delete the older ones with the kopia
-snapshots only they list, then run kopia's full maintenance.
+each source, blueprint, action and object, delete the older ones with the
+kopia snapshots only they list, delete the snapshots no restore point lists
+(what failed or retried exports left) once they are a day old, then run
+kopia's full maintenance.
 
 Maintenance keeps kopia's safety margins: data becomes garbage a day after
 the last snapshot using it is deleted and its storage is freed by a later
@@ -74,6 +76,22 @@ func (o *RetentionOptions) Validate() error {
 	return nil
 }
 
+// orphans deletes the snapshots no restore point lists, a day after they
+// were made: what failed and retried exports left.
+func (o *RetentionOptions) orphans(ctx context.Context, l *locationRepository, verb string) error {
+	ids, err := repository.Orphans(ctx, l.rep, repository.OrphanGrace)
+	if err != nil {
+		return fmt.Errorf("Location %s: %w", o.Location, err)
+	}
+	if len(ids) > 0 && !o.DryRun {
+		if _, err := repository.ForgetSnapshots(ctx, l.rep, ids); err != nil {
+			return fmt.Errorf("Location %s: %w", o.Location, err)
+		}
+	}
+	fmt.Fprintf(o.Out, "Location %s: %s %d snapshots no restore point lists (older than %s)\n", o.Location, verb, len(ids), repository.OrphanGrace)
+	return nil
+}
+
 // Run deletes the expired restore points and runs maintenance.
 func (o *RetentionOptions) Run(ctx context.Context) error {
 	l, rps, err := o.restorePoints(ctx)
@@ -95,6 +113,9 @@ func (o *RetentionOptions) Run(ctx context.Context) error {
 		fmt.Fprintf(o.Out, "%s restore point %s: %s %s of %s\n", verb, rp.ID, rp.Blueprint, objectString(rp.Object), rp.Time.Format(time.RFC3339))
 	}
 	fmt.Fprintf(o.Out, "Location %s: %d restore points, %s %d, kept %d\n", o.Location, len(rps), verb, len(expired), len(rps)-len(expired))
+	if err := o.orphans(ctx, l, verb); err != nil {
+		return err
+	}
 	if o.DryRun {
 		return nil
 	}
