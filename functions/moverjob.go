@@ -77,6 +77,9 @@ func (m *moverCredentials) secretIn(ctx context.Context, rt *function.Runtime, n
 // interrupted run still removes them; a mover that failed is deleted so a
 // retry of the phase starts a fresh one.
 func runMover(ctx context.Context, rt *function.Runtime, creds *moverCredentials, job moverJob) (mover.Line, error) {
+	if err := claimExists(ctx, rt, job); err != nil {
+		return mover.Line{}, err
+	}
 	secret, err := creds.secretIn(ctx, rt, job.namespace)
 	if err != nil {
 		return mover.Line{}, err
@@ -131,6 +134,22 @@ func createMoverPod(ctx context.Context, rt *function.Runtime, pod *corev1.Pod, 
 	}
 	_, err = pods.Create(ctx, pod, metav1.CreateOptions{})
 	return wrapCreateMover(pod, err)
+}
+
+// claimExists fails at once when the claim a mover would mount is
+// missing: its pod would wait unschedulable until the timeout.
+func claimExists(ctx context.Context, rt *function.Runtime, job moverJob) error {
+	if job.claim == "" {
+		return nil
+	}
+	_, err := rt.Clients.Kube.CoreV1().PersistentVolumeClaims(job.namespace).Get(ctx, job.claim, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return function.Permanent(fmt.Errorf("claim %s/%s does not exist: the mover has nothing to mount", job.namespace, job.claim))
+	}
+	if err != nil {
+		return fmt.Errorf("get claim %s/%s: %w", job.namespace, job.claim, err)
+	}
+	return nil
 }
 
 func wrapCreateMover(pod *corev1.Pod, err error) error {

@@ -43,3 +43,13 @@ func argIndex(t *testing.T, name string) int {
 	t.Fatalf("restore has no arg %q", name)
 	return -1
 }
+
+// A mover for a claim that does not exist fails at once, permanently,
+// instead of waiting unschedulable until its timeout.
+func TestMoverForAMissingClaimFailsFastFake(t *testing.T) {
+	rt := &function.Runtime{Clients: function.Clients{Kube: kubefake.NewClientset()}}
+	_, err := runMover(t.Context(), rt, nil, moverJob{mode: "restore", namespace: "app", claim: "data", name: "m", timeout: time.Hour})
+	if !function.IsPermanent(err) || err.Error() != "claim app/data does not exist: the mover has nothing to mount" {
+		t.Errorf("err = %v, want a permanent error naming the missing claim", err)
+	}
+}
