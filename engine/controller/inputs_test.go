@@ -129,14 +129,7 @@ func TestLocationVarHasNoSecrets(t *testing.T) {
 }
 
 func TestCompileCacheRendersPositions(t *testing.T) {
-	reg, err := function.NewRegistry(fakeLog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := compile.New(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := fakeCompiler(t)
 	bp := &v1alpha1.Blueprint{
 		ObjectMeta: metav1.ObjectMeta{Name: "bad", Namespace: "ns", UID: "u1", Generation: 2},
 		Spec: v1alpha1.BlueprintSpec{Actions: map[string]v1alpha1.ActionSpec{"backup": {Phases: []v1alpha1.PhaseSpec{
@@ -173,6 +166,20 @@ func TestCompileCacheRendersPositions(t *testing.T) {
 	}
 }
 
+// fakeCompiler compiles blueprints calling fakeLog.
+func fakeCompiler(t *testing.T) *compile.Compiler {
+	t.Helper()
+	reg, err := function.NewRegistry(fakeLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := compile.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // fakeLog has the built-in log's signature; the engine's tests never use
 // the built-ins.
 var fakeLog = function.Typed[struct {
@@ -186,14 +193,7 @@ var fakeLog = function.Typed[struct {
 // the Blueprint, which may have changed or gone (the Reconciler here has
 // no reader: reading would panic).
 func TestRunBlueprintResumesFromTheFrozenSpec(t *testing.T) {
-	reg, err := function.NewRegistry(fakeLog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := compile.New(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := fakeCompiler(t)
 	r := &Reconciler{compiled: newCompileCache(c)}
 	frozen := v1alpha1.BlueprintSpec{Actions: map[string]v1alpha1.ActionSpec{"backup": {Phases: []v1alpha1.PhaseSpec{
 		{Name: "frozen", Func: "log", Args: map[string]apiextensionsv1.JSON{"message": {Raw: []byte(`"as started"`)}}},
