@@ -91,6 +91,15 @@ func resolveArtifacts(ctx context.Context, src *v1alpha1.ArtifactsSource, get ac
 	return out, nil
 }
 
+// runParams are the params a run binds: for a run that is resuming, those
+// frozen in its status when it started; otherwise spec.params.
+func runParams(as *v1alpha1.ActionSet) map[string]apiextensionsv1.JSON {
+	if as.Status.BlueprintSpec != nil && resumeState(as.Status) != nil { // frozen together
+		return as.Status.Params
+	}
+	return as.Spec.Params
+}
+
 // decodeParams decodes the ActionSet's params, keeping numbers exact so
 // that 3 binds to an int param.
 func decodeParams(m map[string]apiextensionsv1.JSON) (map[string]any, error) {

@@ -216,3 +216,21 @@ func TestRunBlueprintResumesFromTheFrozenSpec(t *testing.T) {
 		t.Errorf("blueprint %s/%s generation %d, want sets/gone generation 4", bp.Namespace, bp.Name, bp.Generation)
 	}
 }
+
+// A resumed run binds the params it started with, not spec.params edited
+// since; a run that has not started binds spec.params.
+func TestRunParamsFrozenForAResume(t *testing.T) {
+	started := map[string]apiextensionsv1.JSON{"retain": {Raw: []byte(`3`)}}
+	as := &v1alpha1.ActionSet{
+		Spec: v1alpha1.ActionSetSpec{Params: map[string]apiextensionsv1.JSON{"retain": {Raw: []byte(`0`)}}},
+		Status: v1alpha1.ActionSetStatus{State: v1alpha1.ActionSetRunning, BlueprintSpec: &v1alpha1.BlueprintSpec{}, Params: started,
+			Phases: []v1alpha1.PhaseStatus{{Name: "p", State: v1alpha1.PhaseRunning}}},
+	}
+	if got := string(runParams(as)["retain"].Raw); got != "3" {
+		t.Errorf("resumed run binds retain=%s, want the frozen 3", got)
+	}
+	as.Status = v1alpha1.ActionSetStatus{}
+	if got := string(runParams(as)["retain"].Raw); got != "0" {
+		t.Errorf("new run binds retain=%s, want spec's 0", got)
+	}
+}

@@ -153,7 +153,7 @@ func (r *Reconciler) prepare(ctx context.Context, as *v1alpha1.ActionSet) (*runn
 	if _, ok := c.plan.Action(as.Spec.Action); !ok {
 		return nil, function.Permanent(fmt.Errorf("blueprint %s/%s has no action %q", bp.Namespace, bp.Name, as.Spec.Action))
 	}
-	params, err := decodeParams(as.Spec.Params)
+	params, err := decodeParams(runParams(as))
 	if err == nil {
 		_, err = run.BindParams(c.plan, params)
 	}

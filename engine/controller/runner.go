@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -77,6 +78,9 @@ func (rn *runner) run(ctx context.Context) error {
 		st.State = v1alpha1.ActionSetRunning
 		st.ObservedGeneration = rn.as.Generation
 		st.BlueprintGeneration = rn.bp.Generation
+		if st.BlueprintSpec == nil { // the first start freezes what the run uses
+			st.Params = maps.Clone(rn.as.Spec.Params)
+		}
 		st.BlueprintSpec = rn.bp.Spec.DeepCopy()
 		if st.StartTime == nil {
 			st.StartTime = &now

@@ -29,9 +29,9 @@ type ActionSet struct {
 }
 
 // ActionSetSpec says which action of which blueprint to run, against what.
-// Only cancel (and params, which CEL cannot see into) may change once it
-// is created: a run, and a run resumed after a crash, must do what was
-// asked when it started.
+// Only cancel (and params, which CEL cannot see into; a run keeps those it
+// started with in its status) may change once it is created: a run, and a
+// run resumed after a crash, must do what was asked when it started.
 //
 // +kubebuilder:validation:XValidation:rule="self.blueprint == oldSelf.blueprint && self.action == oldSelf.action && self.object == oldSelf.object",message="spec.blueprint, spec.action and spec.object cannot change; create another ActionSet"
 // +kubebuilder:validation:XValidation:rule="has(self.location) == has(oldSelf.location) && (!has(self.location) || self.location == oldSelf.location)",message="spec.location cannot change; create another ActionSet"
@@ -217,6 +217,10 @@ type ActionSetStatus struct {
 	// it, its cleanups included.
 	// +optional
 	BlueprintSpec *BlueprintSpec `json:"blueprintSpec,omitempty"`
+	// Params are spec.params as the run started with them; a resumed run
+	// binds these, since CEL rules cannot keep spec.params from changing.
+	// +optional
+	Params map[string]apiextensionsv1.JSON `json:"params,omitempty"`
 	// Conditions hold Complete and Failed.
 	// +optional
 	// +listType=map
