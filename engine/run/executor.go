@@ -92,10 +92,9 @@ func (e *Executor) Run(ctx context.Context, req Request) (*Result, error) {
 	if err := r.restoreOutputs(); err != nil {
 		return nil, fmt.Errorf("resume: %w", err)
 	}
+	r.heldFrom = -1
 	if from, held := heldFrom(a, state); held && req.Resume != nil {
-		if err := r.requiesce(ctx, from); err != nil {
-			return &Result{Outcome: v1alpha1.ActionSetFailed, Err: err, State: r.t.snapshot()}, nil
-		}
+		r.heldFrom = from
 	}
 	return r.run(ctx), nil
 }
@@ -133,13 +132,27 @@ type runner struct {
 	params map[string]any
 	t      *tracker
 	phases map[string]any // outputs of finished phases, for phases.X.Y
+	// heldFrom is the first main phase to run again because a resumed
+	// checkpoint held the app (see requiesce); -1 for none.
+	heldFrom int
+}
+
+// mainPhases runs the main phases, first taking again a hold a resumed
+// run found pending. Cancelled, it skips that: the wrap-up releases holds.
+func (r *runner) mainPhases(ctx context.Context) error {
+	if r.heldFrom >= 0 && ctx.Err() == nil {
+		if err := r.requiesce(ctx, r.heldFrom); err != nil {
+			return err
+		}
+	}
+	return r.runPhases(ctx, r.action.Phases, 0)
 }
 
 func (r *runner) run(ctx context.Context) *Result {
 	actx, cancel := r.actionContext(ctx)
 	defer cancel()
 	res := &Result{Outcome: v1alpha1.ActionSetSucceeded}
-	if err := r.runPhases(actx, r.action.Phases, 0); err != nil {
+	if err := r.mainPhases(actx); err != nil {
 		res.Outcome, res.Err = v1alpha1.ActionSetFailed, err
 		if ctx.Err() != nil && !errors.Is(context.Cause(actx), errActionTimeout) {
 			res.Outcome, res.Err = v1alpha1.ActionSetCancelled, fmt.Errorf("cancelled: %w", err)

@@ -162,8 +162,20 @@ func TestRunFakeResumeWithAHoldRequiesces(t *testing.T) {
 	if crash == nil || len(crash.Cleanups) != 1 || !crash.Cleanups[0].Hold {
 		t.Fatalf("no checkpoint with snap running and the freeze held: %+v", crash)
 	}
+	// Cancelled meanwhile, the resumed run only releases the hold.
+	cancelled := &calls{}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res := runAction(t, ctx, &run.Executor{}, compileYAML(t, fakeRegistry(t, cancelled), spec), crash)
+	if res.Outcome != v1alpha1.ActionSetCancelled {
+		t.Errorf("cancelled resume: %s %v, want Cancelled", res.Outcome, res.Err)
+	}
+	if diff := cmp.Diff([]string{"release freeze"}, cancelled.get()); diff != "" {
+		t.Errorf("cancelled resume calls (-want +got):\n%s", diff)
+	}
+
 	second := &calls{}
-	res := runAction(t, context.Background(), &run.Executor{}, compileYAML(t, fakeRegistry(t, second), spec), crash)
+	res = runAction(t, context.Background(), &run.Executor{}, compileYAML(t, fakeRegistry(t, second), spec), crash)
 	if res.Outcome != v1alpha1.ActionSetSucceeded {
 		t.Fatalf("resumed run: %s %v", res.Outcome, res.Err)
 	}
