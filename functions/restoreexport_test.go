@@ -28,20 +28,9 @@ func TestRestoreFromExportMoverGetsTheDataTimeoutFake(t *testing.T) {
 	if got := src.(exportSource).timeout; got != 6*time.Hour {
 		t.Errorf("mover timeout %s, want dataTimeout 6h (timeout bounds only the binding)", got)
 	}
-	if d := restoreSignature.Args[argIndex(t, "dataTimeout")].Default; d != "6h" {
-		t.Errorf("dataTimeout defaults to %v, want 6h like export's timeout", d)
+	if a, ok := restoreSignature.Arg("dataTimeout"); !ok || a.Default != "6h" {
+		t.Errorf("dataTimeout: %+v (declared %v), want a default of 6h like export's timeout", a, ok)
 	}
-}
-
-func argIndex(t *testing.T, name string) int {
-	t.Helper()
-	for i, a := range restoreSignature.Args {
-		if a.Name == name {
-			return i
-		}
-	}
-	t.Fatalf("restore has no arg %q", name)
-	return -1
 }
 
 // A mover for a claim that does not exist fails at once, permanently,

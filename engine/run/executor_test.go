@@ -238,7 +238,7 @@ func TestRunFakePhaseTimeout(t *testing.T) {
       - {name: stuck, func: fakeBlock, timeout: 50ms, args: {name: stuck}}
       - {name: never, func: fakeStep, args: {name: never}}
 `)
-	res := runUntilTimeout(t, rec, bp, "run stuck", 50*time.Millisecond)
+	res := runUntilTimeout(t, &run.Executor{}, rec, bp, "run stuck", 50*time.Millisecond)
 	if res.Outcome != v1alpha1.ActionSetFailed {
 		t.Fatalf("outcome = %s, want Failed", res.Outcome)
 	}
@@ -362,7 +362,7 @@ func TestRunFakeActionTimeoutFails(t *testing.T) {
       phases:
       - {name: wait, func: fakeBlock, args: {name: wait}}
 `)
-	res := runUntilTimeout(t, rec, bp, "run wait", 50*time.Millisecond)
+	res := runUntilTimeout(t, &run.Executor{}, rec, bp, "run wait", 50*time.Millisecond)
 	if res.Outcome != v1alpha1.ActionSetFailed || !strings.Contains(res.Err.Error(), "action timed out after 50ms") {
 		t.Fatalf("outcome %s, err %v; want Failed with the action timeout", res.Outcome, res.Err)
 	}
@@ -371,12 +371,14 @@ func TestRunFakeActionTimeoutFails(t *testing.T) {
 // runUntilTimeout runs bp's backup on a fake clock and, once the blocking
 // phase has recorded started, steps the clock to just before timeout (the
 // run must still be going) and then to it (the run must end).
-func runUntilTimeout(t *testing.T, rec *calls, bp *plan.Blueprint, started string, timeout time.Duration) *run.Result {
+// e's Clock is replaced by the fake one.
+func runUntilTimeout(t *testing.T, e *run.Executor, rec *calls, bp *plan.Blueprint, started string, timeout time.Duration) *run.Result {
 	t.Helper()
 	clk := clocktesting.NewFakeClock(time.Unix(0, 0))
+	e.Clock = clk
 	done := make(chan *run.Result, 1)
 	go func() {
-		res, err := (&run.Executor{Clock: clk}).Run(context.Background(), run.Request{Blueprint: bp, Action: "backup", Inputs: inputs()})
+		res, err := e.Run(context.Background(), run.Request{Blueprint: bp, Action: "backup", Inputs: inputs()})
 		if err != nil {
 			res = &run.Result{Err: err}
 		}
@@ -441,15 +443,7 @@ func TestRunFakeDefaultActionTimeout(t *testing.T) {
       phases:
       - {name: wait, func: fakeBlock, args: {name: wait}}
 `)
-	clk := clocktesting.NewFakeClock(time.Unix(0, 0))
-	done := make(chan *run.Result, 1)
-	go func() {
-		res, _ := (&run.Executor{Clock: clk, ActionTimeout: time.Hour}).Run(context.Background(), run.Request{Blueprint: bp, Action: "backup", Inputs: inputs()})
-		done <- res
-	}()
-	waitFor(t, func() bool { return slices.Contains(rec.get(), "run wait") && clk.HasWaiters() })
-	clk.Step(time.Hour)
-	res := <-done
+	res := runUntilTimeout(t, &run.Executor{ActionTimeout: time.Hour}, rec, bp, "run wait", time.Hour)
 	if res == nil || res.Outcome != v1alpha1.ActionSetFailed || !strings.Contains(res.Err.Error(), "action timed out after 1h0m0s") {
 		t.Fatalf("result %+v; want Failed after the executor's default action timeout", res)
 	}

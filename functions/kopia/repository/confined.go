@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"path/filepath"
 
 	"github.com/kopia/kopia/fs"
 	"github.com/kopia/kopia/snapshot"
@@ -20,19 +21,10 @@ type confinedOutput struct {
 }
 
 // local reports whether rel, slash-separated and relative to the target,
-// stays inside it; "" and "." are the target itself.
+// stays inside it; "" is the target itself.
 func local(rel string) bool {
-	if rel == "" || rel == "." {
-		return true
-	}
-	if path.IsAbs(rel) {
-		return false
-	}
-	clean := path.Clean(rel)
-	return clean != ".." && !hasDotDotPrefix(clean)
+	return rel == "" || filepath.IsLocal(filepath.FromSlash(rel))
 }
-
-func hasDotDotPrefix(p string) bool { return len(p) >= 3 && p[:3] == "../" }
 
 func confine(rel string) error {
 	if !local(rel) {
