@@ -14,6 +14,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/snapflow/snapflow/engine/celenv"
+	"github.com/snapflow/snapflow/engine/failpoint"
 	"github.com/snapflow/snapflow/engine/function"
 )
 
@@ -95,6 +96,7 @@ func runCloneReadOnly(ctx context.Context, rt *function.Runtime, in CloneReadOnl
 		}
 		out.PVCs = append(out.PVCs, c)
 	}
+	failpoint.Hit(failpoint.CloneCreated)
 	if err := waitClones(ctx, rt, out.PVCs, in); err != nil {
 		return CloneReadOnlyOutputs{}, err
 	}

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/snapflow/snapflow/engine/celenv"
+	"github.com/snapflow/snapflow/engine/failpoint"
 	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/functions/kopia/repository"
 	"github.com/snapflow/snapflow/functions/mover"
@@ -134,7 +135,7 @@ func exportOne(ctx context.Context, rt *function.Runtime, creds *moverCredential
 func recordRestorePoint(ctx context.Context, rt *function.Runtime, creds *moverCredentials, in ExportArgs, exports []ExportRecord) (string, error) {
 	rp := repository.RestorePoint{
 		Time: rt.Clock.Now().UTC(), Blueprint: rt.Action.Blueprint, Action: rt.Action.Name, Object: rt.Target,
-		Source: in.Source, Artifacts: maps.Clone(in.Artifacts), Snapshots: map[string]string{},
+		Source: in.Source, Artifacts: maps.Clone(in.Artifacts), Snapshots: map[string]string{}, Run: rt.Action.UID,
 	}
 	if rp.Artifacts == nil {
 		rp.Artifacts = map[string]any{}
@@ -152,6 +153,7 @@ func recordRestorePoint(ctx context.Context, rt *function.Runtime, creds *moverC
 	if err != nil {
 		return "", fmt.Errorf("store the restore point on Location %s: %w", in.Location, err)
 	}
+	failpoint.Hit(failpoint.RestorePointRecorded)
 	return line.RestorePoint, nil
 }
 

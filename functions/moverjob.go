@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/snapflow/snapflow/engine/failpoint"
 	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/functions/kopia/repository"
 	"github.com/snapflow/snapflow/functions/mover"
@@ -75,7 +76,9 @@ func (m *moverCredentials) secretIn(ctx context.Context, rt *function.Runtime, n
 // runMover runs a mover pod with the Location's secrets copied next to the
 // claim, and returns its result. Pod and copy are cleanups, so an
 // interrupted run still removes them; a mover that failed is deleted so a
-// retry of the phase starts a fresh one.
+// retry of the phase starts a fresh one. A backup's mover that succeeded
+// stays until the action ends: a phase resumed after a crash, or retried,
+// reads its result again instead of exporting or recording twice.
 func runMover(ctx context.Context, rt *function.Runtime, creds *moverCredentials, job moverJob) (mover.Line, error) {
 	if err := claimExists(ctx, rt, job); err != nil {
 		return mover.Line{}, err
@@ -100,6 +103,9 @@ func runMover(ctx context.Context, rt *function.Runtime, creds *moverCredentials
 	}
 	pods := rt.Clients.Kube.CoreV1().Pods(job.namespace)
 	res, err := followMover(ctx, rt, job)
+	if err == nil && keepsSucceededMover[job.mode] {
+		return res, nil
+	}
 	if delErr := pods.Delete(context.WithoutCancel(ctx), job.name, metav1.DeleteOptions{}); delErr != nil && !apierrors.IsNotFound(delErr) {
 		err = errors.Join(err, fmt.Errorf("delete mover pod %s/%s: %w", job.namespace, job.name, delErr))
 	}
@@ -210,6 +216,7 @@ func followMover(ctx context.Context, rt *function.Runtime, job moverJob) (mover
 		}
 		if l.Progress != nil && job.progress != nil {
 			job.progress(progressBytes(*l.Progress))
+			failpoint.Hit(moverFailpoints[job.mode])
 		}
 		last = l
 	}
@@ -264,6 +271,15 @@ func progressOf(i, n int, done, total int64) v1alpha1.Progress {
 	}
 	return v1alpha1.Progress{Percent: (int32(i)*100 + pct) / int32(max(n, 1)), BytesDone: done, BytesTotal: total}
 }
+
+// keepsSucceededMover are the modes whose succeeded movers stay until the
+// action ends. A restore mover goes at once, since the workload restored
+// next may need its claim to itself (ReadWriteOncePod); a repeated restore
+// rewrites the same data.
+var keepsSucceededMover = map[string]bool{mover.ModeExport: true, mover.ModeRecord: true}
+
+// moverFailpoints are the crash tests' points while a mover moves data.
+var moverFailpoints = map[string]string{mover.ModeExport: failpoint.ExportUploading, mover.ModeRestore: failpoint.RestoreMoving}
 
 func moverKey(kind, namespace, name string) string { return kind + "/" + namespace + "/" + name }
 

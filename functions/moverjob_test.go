@@ -9,7 +9,8 @@ import (
 )
 
 // TestCreateMoverPodAdoptsOrReplaces runs on a fake clientset: a running
-// mover of the same name is adopted (a resumed run follows it); a failed
+// or succeeded mover of the same name is adopted (a resumed run follows
+// it, or reads its result); a failed
 // one, left by an earlier attempt, is replaced.
 func TestCreateMoverPodAdoptsOrReplaces(t *testing.T) {
 	mover := func(phase corev1.PodPhase, image string) *corev1.Pod {
@@ -25,6 +26,7 @@ func TestCreateMoverPodAdoptsOrReplaces(t *testing.T) {
 		wantImage string
 	}{
 		{"running is adopted", corev1.PodRunning, "old"},
+		{"succeeded is adopted: its log holds the result", corev1.PodSucceeded, "old"},
 		{"failed is replaced", corev1.PodFailed, "new"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

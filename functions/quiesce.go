@@ -12,6 +12,7 @@ import (
 	"github.com/google/cel-go/cel"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/snapflow/snapflow/engine/failpoint"
 	"github.com/snapflow/snapflow/engine/function"
 )
 
@@ -124,6 +125,7 @@ func quiesceExec(ctx context.Context, rt *function.Runtime, in QuiesceArgs) (Qui
 	if err := execIn(ctx, rt, lease, in.Command); err != nil {
 		return QuiesceOutputs{}, fmt.Errorf("freeze %s/%s container %s: %w", in.Namespace, in.Pod, container, err)
 	}
+	failpoint.Hit(failpoint.QuiesceFrozen)
 	rt.Message(fmt.Sprintf("froze %s/%s; watchdog releases after %s", in.Namespace, in.Pod, in.MaxHold.Duration))
 	return QuiesceOutputs{Mode: "exec", FrozenAt: frozenAt}, nil
 }
@@ -149,6 +151,7 @@ func quiesceScale(ctx context.Context, rt *function.Runtime, in QuiesceArgs) (Qu
 	if _, err := scaleTo(ctx, rt.Clients.Kube, ref, 0, in.Timeout.Duration); err != nil {
 		return QuiesceOutputs{}, fmt.Errorf("scale %s %s/%s to 0: %w", in.Kind, in.Namespace, in.Name, err)
 	}
+	failpoint.Hit(failpoint.QuiesceScaled)
 	rt.Message(fmt.Sprintf("scaled %s %s/%s to 0 from %d", in.Kind, in.Namespace, in.Name, replicas))
 	return QuiesceOutputs{Mode: "scale", FrozenAt: frozenAt, OriginalReplicas: replicas}, nil
 }

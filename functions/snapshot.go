@@ -17,6 +17,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/snapflow/snapflow/engine/celenv"
+	"github.com/snapflow/snapflow/engine/failpoint"
 	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
@@ -159,6 +160,7 @@ func (s *snapshotRun) run(ctx context.Context, classes []string) (SnapshotOutput
 	if err := s.create(ctx, classes); err != nil {
 		return SnapshotOutputs{}, err
 	}
+	failpoint.Hit(failpoint.SnapshotCreated)
 	wctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	if err := s.await(wctx, "cut", 0, s.cut); err != nil {

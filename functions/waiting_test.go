@@ -55,7 +55,10 @@ func TestUntilAllNamed(t *testing.T) {
 		await := func(want string) bool {
 			for {
 				select {
-				case s := <-seen:
+				case s, ok := <-seen:
+					if !ok {
+						return false
+					}
 					got = append(got, s)
 					if s == want {
 						return true
@@ -91,7 +94,7 @@ func TestUntilAllNamed(t *testing.T) {
 			}
 			return s == final, nil
 		})
-	cancel()
+	close(seen) // the wait has ended: the driver reads what it sent, then stops
 	got := slices.Compact(<-driven)
 	if err != nil {
 		t.Fatal(err)

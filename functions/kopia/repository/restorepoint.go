@@ -27,6 +27,7 @@ const (
 	LabelKind      = "snapflow.io/kind"
 	LabelNamespace = "snapflow.io/namespace"
 	LabelName      = "snapflow.io/name"
+	LabelRun       = "snapflow.io/run"
 )
 
 // restorePointVersion is the version of the stored JSON. A reader refuses
@@ -58,6 +59,9 @@ type RestorePoint struct {
 	Artifacts map[string]any `json:"artifacts,omitempty"`
 	// Snapshots maps each exported PVC to its kopia snapshot ID.
 	Snapshots map[string]string `json:"snapshots,omitempty"`
+	// Run is the UID of the ActionSet that exported: a run stores one
+	// restore point, however often its export phase runs.
+	Run string `json:"run,omitempty"`
 }
 
 // storedRestorePoint is the manifest payload.
@@ -68,7 +72,9 @@ type storedRestorePoint struct {
 
 // PutRestorePoint stores rp and returns its ID. Storing a restore point
 // equal to a stored one (every field but ID) returns the stored one's ID
-// and writes nothing, so a retried export step adopts what it wrote.
+// and writes nothing, so a retried export step adopts what it wrote. One
+// that differs from a stored one of the same Run replaces it, in the same
+// write session: a run repeated after a crash keeps one restore point.
 func PutRestorePoint(ctx context.Context, rep repo.Repository, rp RestorePoint) (string, error) {
 	if rp.Time.IsZero() {
 		rp.Time = rep.Time()
@@ -83,8 +89,19 @@ func PutRestorePoint(ctx context.Context, rep repo.Repository, rp RestorePoint) 
 		return id, err
 	}
 
+	earlier, err := sameRun(ctx, rep, rp.Run)
+	if err != nil {
+		return "", err
+	}
+
 	err = repo.WriteSession(ctx, rep, repo.WriteSessionOptions{Purpose: "snapflow put restore point"},
 		func(ctx context.Context, w repo.RepositoryWriter) error {
+			for _, old := range earlier {
+				if err := w.DeleteManifest(ctx, old); err != nil {
+					return fmt.Errorf("replace restore point %s of the same run: %w", old, err)
+				}
+			}
+
 			mid, err := w.PutManifest(ctx, labels, payload)
 			id = string(mid)
 
@@ -98,7 +115,7 @@ func PutRestorePoint(ctx context.Context, rep repo.Repository, rp RestorePoint) 
 }
 
 func restorePointLabels(rp RestorePoint) map[string]string {
-	return map[string]string{
+	labels := map[string]string{
 		manifest.TypeLabelKey: RestorePointType,
 		LabelBlueprint:        rp.Blueprint,
 		LabelAction:           rp.Action,
@@ -106,6 +123,31 @@ func restorePointLabels(rp RestorePoint) map[string]string {
 		LabelNamespace:        rp.Object.Namespace,
 		LabelName:             rp.Object.Name,
 	}
+	if rp.Run != "" {
+		labels[LabelRun] = rp.Run
+	}
+
+	return labels
+}
+
+// sameRun returns the IDs of the stored restore points of run; none when
+// run is empty.
+func sameRun(ctx context.Context, rep repo.Repository, run string) ([]manifest.ID, error) {
+	if run == "" {
+		return nil, nil
+	}
+
+	mds, err := rep.FindManifests(ctx, map[string]string{manifest.TypeLabelKey: RestorePointType, LabelRun: run})
+	if err != nil {
+		return nil, fmt.Errorf("find restore points of run %s: %w", run, err)
+	}
+
+	ids := make([]manifest.ID, 0, len(mds))
+	for _, md := range mds {
+		ids = append(ids, md.ID)
+	}
+
+	return ids, nil
 }
 
 // findEqualRestorePoint returns the ID of a stored restore point with the

@@ -138,3 +138,33 @@ func checkSnapshots(t *testing.T, rep repo.Repository, want map[string]bool) {
 		}
 	}
 }
+
+// TestRestorePointOfARunIsReplaced: a run that exports again (resumed
+// after a crash) stores one restore point, the last; another run's stays.
+func TestRestorePointOfARunIsReplaced(t *testing.T) {
+	_, rep := newFSRepo(t)
+	first, again := uploadSmall(t, rep, "data"), uploadSmall(t, rep, "data")
+	day := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	object := v1alpha1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "app"}
+	point := func(run, snap string, at time.Time) RestorePoint {
+		return RestorePoint{Time: at, Blueprint: "csi-snapshot", Action: "backup", Object: object,
+			Snapshots: map[string]string{"shop/data": snap}, Run: run}
+	}
+
+	otherID := putRestorePoint(t, rep, point("uid-2", first, day))
+	putRestorePoint(t, rep, point("uid-1", first, day))
+	lastID := putRestorePoint(t, rep, point("uid-1", again, day.Add(time.Minute)))
+
+	got, err := ListRestorePoints(t.Context(), rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for _, rp := range got {
+		ids[rp.ID] = rp.Run + " " + rp.Snapshots["shop/data"]
+	}
+	want := map[string]string{lastID: "uid-1 " + again, otherID: "uid-2 " + first}
+	if diff := cmp.Diff(want, ids); diff != "" {
+		t.Errorf("restore points by ID (-want +got):\n%s", diff)
+	}
+}
