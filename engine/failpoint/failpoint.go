@@ -5,6 +5,8 @@
 // Points are off unless the environment variable SNAPFLOW_FAILPOINT names
 // them (comma-separated) when the process starts; then reaching one kills
 // the process with SIGKILL: no deferred call, cleanup or status write runs.
+// A point written "name=term" instead sends the process SIGTERM, once, and
+// goes on: a graceful shutdown, as in a rolling update, at that place.
 // Only the tests set it. The points are the constants below; each says
 // where it is.
 package failpoint
@@ -14,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // EnvVar names the points to crash at, comma-separated.
@@ -47,6 +50,9 @@ const (
 var Points = []string{QuiesceFrozen, QuiesceScaled, SnapshotCreated, CloneCreated,
 	ExportUploading, RestorePointRecorded, RestoreMoving}
 
+// Term is the suffix of a point that shuts down gracefully.
+const Term = "=term"
+
 var enabled = sync.OnceValue(func() []string {
 	v := os.Getenv(EnvVar)
 	if v == "" {
@@ -55,17 +61,24 @@ var enabled = sync.OnceValue(func() []string {
 	return strings.Split(v, ",")
 })
 
-// Hit kills the process if the point is enabled; otherwise it does nothing.
+var terminated sync.Once
+
+// Hit kills or terminates the process if the point is enabled; otherwise
+// it does nothing.
 func Hit(point string) {
-	if !slices.Contains(enabled(), point) {
+	points := enabled()
+	term, kill := slices.Contains(points, point+Term), slices.Contains(points, point)
+	if !term && !kill {
 		return
 	}
-	p, err := os.FindProcess(os.Getpid())
-	if err == nil {
-		err = p.Kill()
-	}
+	self, err := os.FindProcess(os.Getpid())
 	if err != nil {
-		os.Exit(137) // as killed: still no deferred call runs
+		os.Exit(137)
 	}
-	select {} // the signal is on its way
+	if term {
+		terminated.Do(func() { _ = self.Signal(syscall.SIGTERM) })
+		return
+	}
+	_ = self.Kill()
+	os.Exit(137) // not reached: SIGKILL ends the process first
 }

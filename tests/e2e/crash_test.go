@@ -22,13 +22,15 @@ import (
 // controllerProcess is `snapflow controller` run as its own process, so a
 // test can kill it as a crash would.
 type controllerProcess struct {
-	cmd *exec.Cmd
-	log string
+	cmd    *exec.Cmd
+	log    string
+	exited chan struct{} // closed once the process has ended
 }
 
 // startControllerProcess starts the controller for namespace ns; it is
-// killed when the test ends.
-func startControllerProcess(t *testing.T, ns string) *controllerProcess {
+// killed when the test ends. environ is added to its environment, e.g.
+// failpoint.EnvVar=<point> to have it crash there.
+func startControllerProcess(t *testing.T, ns string, environ ...string) *controllerProcess {
 	t.Helper()
 	bin, err := snapflowBinary()
 	if err != nil {
@@ -44,10 +46,12 @@ func startControllerProcess(t *testing.T, ns string) *controllerProcess {
 		"--mover-image", "snapflow", "--mover-command", bin, // mover pods run it on the process node
 		"--allow-filesystem-location", os.TempDir())
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.Env = append(os.Environ(), environ...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &controllerProcess{cmd: cmd, log: logFile.Name()}
+	p := &controllerProcess{cmd: cmd, log: logFile.Name(), exited: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() {
 		p.kill(t)
 		if t.Failed() {
@@ -61,13 +65,33 @@ func startControllerProcess(t *testing.T, ns string) *controllerProcess {
 // kill ends the controller with SIGKILL: no cleanup, no status write.
 func (p *controllerProcess) kill(t *testing.T) {
 	t.Helper()
-	if p.cmd.ProcessState != nil {
+	p.signal(t, syscall.SIGKILL)
+}
+
+// signal sends sig unless the process has ended, and waits until it has.
+func (p *controllerProcess) signal(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	select {
+	case <-p.exited:
 		return
+	default:
 	}
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Errorf("kill controller: %v", err)
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Errorf("signal controller: %v", err)
 	}
-	_ = p.cmd.Wait()
+	<-p.exited
+}
+
+// ended reports whether the process has ended, and if so whether SIGKILL
+// ended it.
+func (p *controllerProcess) ended() (ended, killed bool) {
+	select {
+	case <-p.exited:
+		ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+		return true, ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
+	default:
+		return false, false
+	}
 }
 
 // crashBlueprint has five phases; the third waits for a ConfigMap, which
