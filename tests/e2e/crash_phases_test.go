@@ -73,7 +73,7 @@ spec:
 // engine/run/requiesce.go) rather than claim a freeze it lost.
 type sideEffectCrash struct {
 	point, quiesce, action string
-	twice              []string
+	twice                  []string
 }
 
 var sideEffectCrashes = []sideEffectCrash{
@@ -112,7 +112,9 @@ func TestCrashInsideSideEffects(t *testing.T) {
 func crashInside(t *testing.T, c client.Client, tc sideEffectCrash) {
 	ns := namespace(t, "crash-"+strings.ReplaceAll(strings.ToLower(tc.point), "/", "-"))
 	restoreNS := ns + "-r"
-	t.Cleanup(func() { _ = env.kube.CoreV1().Namespaces().Delete(context.Background(), restoreNS, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = env.kube.CoreV1().Namespaces().Delete(context.Background(), restoreNS, metav1.DeleteOptions{})
+	})
 	pod := basicApp(t, ns, env.c.StorageClass)
 	kubectl(t, "exec", "-n", ns, pod, "-c", "app", "--", "sh", "-c",
 		fmt.Sprintf("head -c %dM /dev/urandom > /data/static.bin && sync", staticMiB))
