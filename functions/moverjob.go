@@ -103,8 +103,8 @@ func runMover(ctx context.Context, rt *function.Runtime, creds *moverCredentials
 	}
 	pods := rt.Clients.Kube.CoreV1().Pods(job.namespace)
 	res, err := followMover(ctx, rt, job)
-	if err == nil && keepsSucceededMover[job.mode] {
-		return res, nil
+	if (err == nil && keepsSucceededMover[job.mode]) || function.Interrupted(ctx) {
+		return res, err // an interrupted call's mover goes on, for the resumed phase to follow
 	}
 	if delErr := pods.Delete(context.WithoutCancel(ctx), job.name, metav1.DeleteOptions{}); delErr != nil && !apierrors.IsNotFound(delErr) {
 		err = errors.Join(err, fmt.Errorf("delete mover pod %s/%s: %w", job.namespace, job.name, delErr))

@@ -299,8 +299,12 @@ func snapshotProblem(st *snapv1.VolumeSnapshotStatus, what string) string {
 
 // rollback deletes this phase's snapshots after a failure, with their
 // Retain contents and storage snapshots, so nothing is left behind; cause
-// is returned, with any trouble cleaning up.
+// is returned, with any trouble cleaning up. A call interrupted by the
+// controller stopping keeps them.
 func (s *snapshotRun) rollback(ctx context.Context, cause error) error {
+	if function.Interrupted(ctx) {
+		return cause // the resumed phase adopts them
+	}
 	ctx, cancel := cleanupContext(ctx)
 	defer cancel()
 	api := s.rt.Clients.Snapshots.SnapshotV1().VolumeSnapshots(s.ns)

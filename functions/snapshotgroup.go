@@ -206,8 +206,12 @@ func (g *groupRun) records(ctx context.Context) (SnapshotOutputs, error) {
 }
 
 // rollback deletes the group after a failure, with its members, contents
-// and storage snapshots, unless it is someone else's.
+// and storage snapshots, unless it is someone else's or the call was
+// interrupted by the controller stopping (the resumed phase adopts it).
 func (g *groupRun) rollback(ctx context.Context, cause error) error {
+	if function.Interrupted(ctx) {
+		return cause
+	}
 	ctx, cancel := cleanupContext(ctx)
 	defer cancel()
 	vgs, err := g.rt.Clients.Snapshots.GroupsnapshotV1beta2().VolumeGroupSnapshots(g.ns).Get(ctx, g.name, metav1.GetOptions{})

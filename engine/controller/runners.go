@@ -12,11 +12,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-)
 
-// errShutdown cancels the runs of a controller that is stopping: their
-// ActionSets stay Running and a restarted controller resumes them.
-var errShutdown = errors.New("controller shutting down")
+	"github.com/snapflow/snapflow/engine/function"
+)
 
 // errCancelled is the cause of a run cancelled by spec.cancel or deletion.
 var errCancelled = errors.New("cancelled")
@@ -52,8 +50,10 @@ func NewRunners(limit int) *Runners {
 // Done receives the ActionSets whose run ended.
 func (rs *Runners) Done() <-chan event.GenericEvent { return rs.done }
 
-// Start records the manager's context and, when it ends, cancels every
-// run so that none writes status after the controller stopped.
+// Start records the manager's context and, when it ends, interrupts every
+// run and waits for them: each releases its holds, so nothing stays
+// frozen, and leaves the rest for the next controller (the manager's
+// graceful shutdown timeout bounds the wait). None writes status after.
 func (rs *Runners) Start(ctx context.Context) error {
 	rs.mu.Lock()
 	rs.base = ctx
@@ -62,9 +62,10 @@ func (rs *Runners) Start(ctx context.Context) error {
 	rs.mu.Lock()
 	rs.stopping = true
 	for _, cancel := range rs.active {
-		cancel(errShutdown)
+		cancel(function.ErrInterrupted) // their ActionSets stay Running for the next controller
 	}
 	rs.mu.Unlock()
+	rs.wg.Wait()
 	return nil
 }
 

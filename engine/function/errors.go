@@ -1,6 +1,20 @@
 package function
 
-import "errors"
+import (
+	"context"
+	"errors"
+)
+
+// ErrInterrupted is the cause of a call's context when the controller
+// stops, as in a rolling update: the run resumes in the next controller,
+// which calls the phase again. A call stopped by it leaves what it made
+// for that call to adopt, instead of rolling it back.
+var ErrInterrupted = errors.New("the controller is stopping; the run resumes in the next one")
+
+// Interrupted reports whether ctx ended because the controller is stopping.
+func Interrupted(ctx context.Context) bool {
+	return ctx.Err() != nil && errors.Is(context.Cause(ctx), ErrInterrupted)
+}
 
 // permanentError marks a failure that retrying cannot fix.
 type permanentError struct{ err error }

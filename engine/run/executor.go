@@ -174,6 +174,9 @@ func (r *runner) run(ctx context.Context) *Result {
 	if _, err := r.releaseHolds(wctx); err != nil {
 		res.wrapUpFailed(err)
 	}
+	if function.Interrupted(ctx) {
+		return r.interrupted(ctx, res)
+	}
 	if err := r.runPhases(wctx, r.action.Finally, len(r.action.Phases)); err != nil {
 		res.wrapUpFailed(err)
 	}
@@ -183,6 +186,15 @@ func (r *runner) run(ctx context.Context) *Result {
 	if res.Outcome != v1alpha1.ActionSetSucceeded {
 		res.Artifacts = nil
 	}
+	res.State = r.t.snapshot()
+	return res
+}
+
+// interrupted ends a run whose controller is stopping: it stays Running,
+// with its cleanups and finally phases left for the next controller, which
+// resumes it. Its holds were released (the resumed run takes them again).
+func (r *runner) interrupted(ctx context.Context, res *Result) *Result {
+	res.Outcome, res.Err, res.Artifacts = v1alpha1.ActionSetRunning, context.Cause(ctx), nil
 	res.State = r.t.snapshot()
 	return res
 }

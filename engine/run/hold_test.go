@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/engine/run"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 )
@@ -65,5 +66,43 @@ func TestRunFakeHoldReleasedBeforeFinally(t *testing.T) {
 	}
 	if len(res.State.Cleanups) != 0 {
 		t.Errorf("pending cleanups %v, want none", res.State.Cleanups)
+	}
+}
+
+// TestRunFakeInterruptedLeavesTheRunToResume: when the controller stops
+// (the context ends with function.ErrInterrupted) the run releases its
+// hold but runs no cleanup and no finally phase, and stays Running with
+// the cleanups pending, for the next controller to resume.
+func TestRunFakeInterruptedLeavesTheRunToResume(t *testing.T) {
+	rec := &calls{}
+	bp := compileYAML(t, fakeRegistry(t, rec), `
+  actions:
+    backup:
+      phases:
+      - {name: freeze, func: fakeStep, args: {name: freeze, hold: true}}
+      - {name: clone, func: fakeStep, args: {name: clone, cleanup: true}}
+      - {name: wait, func: fakeBlock, args: {name: wait}}
+      finally:
+      - {name: fin, func: fakeStep, args: {name: fin}}
+`)
+	ctx, stop := context.WithCancelCause(context.Background())
+	done := make(chan *run.Result)
+	go func() { done <- runAction(t, ctx, &run.Executor{}, bp, nil) }()
+	waitFor(t, func() bool { return rec.count("run wait") == 1 })
+	stop(function.ErrInterrupted)
+	res := <-done
+	if res.Outcome != v1alpha1.ActionSetRunning {
+		t.Fatalf("outcome = %s, err %v; want Running", res.Outcome, res.Err)
+	}
+	want := []string{"run freeze", "run clone", "run wait", "release freeze"}
+	if diff := cmp.Diff(want, rec.get()); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+	var pending []string
+	for _, c := range res.State.Cleanups {
+		pending = append(pending, c.Key)
+	}
+	if diff := cmp.Diff([]string{"clone", "wait"}, pending); diff != "" {
+		t.Errorf("pending cleanups (-want +got):\n%s", diff)
 	}
 }

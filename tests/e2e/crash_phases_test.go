@@ -70,20 +70,33 @@ spec:
 // sideEffectCrash is one point to kill the controller at, in the backup
 // or the restore, and the phases that rightly run twice because of it: a
 // resumed run whose quiesce hold was pending re-takes it (see
-// engine/run/requiesce.go) rather than claim a freeze it lost.
+// engine/run/requiesce.go) rather than claim a freeze it lost. With term
+// the controller gets SIGTERM there instead, as in a rolling update.
 type sideEffectCrash struct {
 	point, quiesce, action string
 	twice                  []string
+	term                   bool
+}
+
+func (c sideEffectCrash) name() string {
+	if c.term {
+		return c.point + " SIGTERM"
+	}
+	return c.point
 }
 
 var sideEffectCrashes = []sideEffectCrash{
-	{failpoint.QuiesceFrozen, "exec", "backup", []string{"freeze"}},
-	{failpoint.QuiesceScaled, "scale", "backup", []string{"scaleDown"}},
-	{failpoint.SnapshotCreated, "exec", "backup", []string{"freeze", "snap"}},
-	{failpoint.CloneCreated, "exec", "backup", []string{"clone"}},
-	{failpoint.ExportUploading, "exec", "backup", []string{"upload"}},
-	{failpoint.RestorePointRecorded, "exec", "backup", []string{"upload"}},
-	{failpoint.RestoreMoving, "exec", "restore", []string{"volumes"}},
+	{failpoint.QuiesceFrozen, "exec", "backup", []string{"freeze"}, false},
+	{failpoint.QuiesceScaled, "scale", "backup", []string{"scaleDown"}, false},
+	{failpoint.SnapshotCreated, "exec", "backup", []string{"freeze", "snap"}, false},
+	{failpoint.CloneCreated, "exec", "backup", []string{"clone"}, false},
+	{failpoint.ExportUploading, "exec", "backup", []string{"upload"}, false},
+	{failpoint.RestorePointRecorded, "exec", "backup", []string{"upload"}, false},
+	{failpoint.RestoreMoving, "exec", "restore", []string{"volumes"}, false},
+	// A stopping controller leaves the snapshots, clone and mover it made
+	// for the next one, instead of rolling back or cleaning up.
+	{failpoint.SnapshotCreated, "exec", "backup", []string{"freeze", "snap"}, true},
+	{failpoint.ExportUploading, "exec", "backup", []string{"upload"}, true},
 }
 
 // staticMiB is the size of the file whose bytes the restore must bring
@@ -102,7 +115,7 @@ const staticMiB = 64
 func TestCrashInsideSideEffects(t *testing.T) {
 	c := startController(t) // for its client; it does not watch these namespaces
 	for _, tc := range sideEffectCrashes {
-		t.Run(tc.point, func(t *testing.T) {
+		t.Run(tc.name(), func(t *testing.T) {
 			t.Parallel()
 			crashInside(t, c, tc)
 		})
@@ -110,7 +123,7 @@ func TestCrashInsideSideEffects(t *testing.T) {
 }
 
 func crashInside(t *testing.T, c client.Client, tc sideEffectCrash) {
-	ns := namespace(t, "crash-"+strings.ReplaceAll(strings.ToLower(tc.point), "/", "-"))
+	ns := namespace(t, "crash-"+strings.NewReplacer("/", "-", " ", "-").Replace(strings.ToLower(tc.name())))
 	restoreNS := ns + "-r"
 	t.Cleanup(func() {
 		_ = env.kube.CoreV1().Namespaces().Delete(context.Background(), restoreNS, metav1.DeleteOptions{})
@@ -126,10 +139,13 @@ func crashInside(t *testing.T, c client.Client, tc sideEffectCrash) {
 	filesystemLocation(t, c, ns, "loc", repoDir, repoPassword)
 
 	crashAt := func(action string) string {
-		if tc.action == action {
-			return failpoint.EnvVar + "=" + tc.point
+		switch {
+		case tc.action != action:
+			return ""
+		case tc.term:
+			return failpoint.EnvVar + "=" + tc.point + failpoint.Term
 		}
-		return ""
+		return failpoint.EnvVar + "=" + tc.point
 	}
 	backup := &v1alpha1.ActionSet{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "backup"},
@@ -166,8 +182,9 @@ func crashInside(t *testing.T, c client.Client, tc sideEffectCrash) {
 }
 
 // runThroughCrash runs as under a controller that crashes at crash (none
-// when empty), then under a fresh one, and returns it succeeded. No
-// controller of it is left running, so the next run's is the only one.
+// when empty; with failpoint.Term it shuts down cleanly there), then under
+// a fresh one, and returns it succeeded. No controller of it is left
+// running, so the next run's is the only one.
 func runThroughCrash(t *testing.T, c client.Client, as *v1alpha1.ActionSet, crash string) *v1alpha1.ActionSet {
 	t.Helper()
 	key := client.ObjectKeyFromObject(as)
@@ -178,8 +195,8 @@ func runThroughCrash(t *testing.T, c client.Client, as *v1alpha1.ActionSet, cras
 		}
 		eventually(t, "the controller crashes at "+crash, func(ctx context.Context) (bool, error) {
 			if ended, killed := first.ended(); ended {
-				if !killed {
-					return false, fmt.Errorf("the controller exited (%s) instead of crashing", first.cmd.ProcessState)
+				if term := strings.HasSuffix(crash, failpoint.Term); killed == term || (term && !first.cmd.ProcessState.Success()) {
+					return false, fmt.Errorf("the controller ended %s; want it killed, or with SIGTERM exit 0", first.cmd.ProcessState)
 				}
 				return true, nil
 			}
