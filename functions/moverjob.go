@@ -236,8 +236,13 @@ func followMover(ctx context.Context, rt *function.Runtime, job moverJob) (mover
 }
 
 // waitPodStarted waits until the mover runs or has ended, so its log can
-// be followed.
+// be followed. A mover the scheduler cannot place fails after
+// unschedulableGrace, saying why.
 func waitPodStarted(ctx context.Context, rt *function.Runtime, job moverJob) (*corev1.Pod, error) {
+	ctx, limit, done := withUnschedulableLimit(ctx, rt.Clock, unschedulableGrace, func(reason string) {
+		rt.Message(fmt.Sprintf("mover pod %s/%s is unschedulable: %s", job.namespace, job.name, reason))
+	})
+	defer done()
 	var pod *corev1.Pod
 	err := untilExisting(ctx, job.timeout, podListWatch(rt.Clients.Kube, job.namespace, job.name), &corev1.Pod{}, job.namespace, job.name,
 		func(obj runtime.Object) (bool, error) {
@@ -245,6 +250,7 @@ func waitPodStarted(ctx context.Context, rt *function.Runtime, job moverJob) (*c
 				return false, errors.New("the pod was deleted before it started")
 			}
 			pod = obj.(*corev1.Pod)
+			limit.observe(pod)
 			return pod.Status.Phase != corev1.PodPending, nil
 		})
 	if err != nil {
