@@ -103,7 +103,7 @@ func runDeleteSnapshots(ctx context.Context, rt *function.Runtime, in DeleteSnap
 // points listing them, through a mover pod in the ActionSet's namespace
 // (the exported claims' namespace may be gone).
 func forgetExports(ctx context.Context, rt *function.Runtime, location string, exports []ExportRecord) (int, error) {
-	if err := rt.Clients.Check(function.UsesKube | function.UsesDynamic); err != nil {
+	if err := rt.Clients.Check(function.UsesKube); err != nil {
 		return 0, err
 	}
 	if location == "" {

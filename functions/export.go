@@ -79,7 +79,7 @@ type ExportRecord struct {
 }
 
 func runExport(ctx context.Context, rt *function.Runtime, in ExportArgs) (ExportOutputs, error) {
-	if err := rt.Clients.Check(function.UsesKube | function.UsesDynamic); err != nil {
+	if err := rt.Clients.Check(function.UsesKube); err != nil {
 		return ExportOutputs{}, err
 	}
 	if _, ok := in.Artifacts["exports"]; ok {
