@@ -5,7 +5,7 @@ BIN := bin
 FUZZTIME ?= 60s
 
 .PHONY: all build test unit-test e2e lint bench bench-export restic fuzz generate verify-generated clean \
-	cluster-tools cluster-up cluster-down cluster-env deploy demo
+	cluster-tools cluster-up cluster-down cluster-env deploy demo soak
 
 all: build
 
@@ -29,6 +29,14 @@ unit-test:
 ## e2e: end-to-end tests against a local cluster started by the test binary
 e2e: cluster-tools
 	$(GO) test -count=1 -tags e2e -timeout 20m ./tests/e2e/...
+
+## soak: SOAK_RUNS backup-and-restore runs on the local cluster with the
+## controller killed at random points, then the tally (not in make test)
+SOAK_RUNS ?= 100
+soak: cluster-tools
+	@mkdir -p $(BIN)
+	SNAPFLOW_SOAK_RUNS=$(SOAK_RUNS) $(GO) test -count=1 -tags e2e -timeout 6h -run '^TestSoak$$' -v ./tests/e2e/ > $(BIN)/soak.log 2>&1; \
+	status=$$?; grep -E '^(--- |\s+soak_test|ok|FAIL)' $(BIN)/soak.log; echo "full log: $(BIN)/soak.log"; exit $$status
 
 ## cluster-tools: build (or find cached) the local cluster's binaries
 cluster-tools:

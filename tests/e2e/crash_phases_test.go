@@ -128,16 +128,7 @@ func crashInside(t *testing.T, c client.Client, tc sideEffectCrash) {
 	t.Cleanup(func() {
 		_ = env.kube.CoreV1().Namespaces().Delete(context.Background(), restoreNS, metav1.DeleteOptions{})
 	})
-	pod := basicApp(t, ns, env.c.StorageClass)
-	kubectl(t, "exec", "-n", ns, pod, "-c", "app", "--", "sh", "-c",
-		fmt.Sprintf("head -c %dM /dev/urandom > /data/static.bin && sync", staticMiB))
-	sum := strings.Fields(kubectl(t, "exec", "-n", ns, pod, "-c", "app", "--", "sha256sum", "/data/static.bin"))[0]
-	if err := c.Create(t.Context(), blueprint(t, ns, sideEffectsBlueprint)); err != nil {
-		t.Fatal(err)
-	}
-	repoDir := t.TempDir()
-	filesystemLocation(t, c, ns, "loc", repoDir, repoPassword)
-
+	pod, sum, repoDir := sideEffectsSetup(t, c, ns)
 	crashAt := func(action string) string {
 		switch {
 		case tc.action != action:
@@ -147,30 +138,12 @@ func crashInside(t *testing.T, c client.Client, tc sideEffectCrash) {
 		}
 		return failpoint.EnvVar + "=" + tc.point
 	}
-	backup := &v1alpha1.ActionSet{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "backup"},
-		Spec: v1alpha1.ActionSetSpec{
-			Blueprint: v1alpha1.BlueprintReference{Name: "side-effects"}, Action: "backup",
-			Object:   v1alpha1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "basic-app"},
-			Location: &v1alpha1.LocalObjectReference{Name: "loc"},
-			Params:   jsonArgs(t, fmt.Sprintf(`{"quiesce": %q}`, tc.quiesce)),
-		},
-	}
-	done := runThroughCrash(t, c, backup, crashAt("backup"))
+	done := runThroughCrash(t, c, sideEffectsBackup(t, ns, "backup", tc.quiesce), crashAt("backup"))
 	checkAttempts(t, done, tc.twice)
 	checkBackupCounts(t, ns, pod, tc.quiesce, repoDir)
 	lines := appLines(t, ns, appPod(t, ns))
 
-	restore := &v1alpha1.ActionSet{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "restore"},
-		Spec: v1alpha1.ActionSetSpec{
-			Blueprint: v1alpha1.BlueprintReference{Name: "side-effects"}, Action: "restore",
-			Object:    v1alpha1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: restoreNS, Name: "basic-app"},
-			Location:  &v1alpha1.LocalObjectReference{Name: "loc"},
-			Artifacts: &v1alpha1.ArtifactsSource{FromActionSet: "backup"},
-		},
-	}
-	done = runThroughCrash(t, c, restore, crashAt("restore"))
+	done = runThroughCrash(t, c, sideEffectsRestore(ns, "restore", "backup", restoreNS), crashAt("restore"))
 	checkAttempts(t, done, tc.twice)
 	if got := claimSum(t, restoreNS, "data", "/data/static.bin"); got != sum {
 		t.Errorf("restored static.bin has sha256 %s, want the original's %s", got, sum)
@@ -179,6 +152,50 @@ func crashInside(t *testing.T, c client.Client, tc sideEffectCrash) {
 		t.Errorf("left after the restore: %v", left)
 	}
 	checkRestoredLog(t, restoreNS, lines)
+}
+
+// sideEffectsSetup deploys basic-app in ns with a file of random bytes
+// beside its log, the side-effects blueprint and a filesystem Location
+// "loc"; it returns the app's pod, the file's sha256 and the Location's
+// directory.
+func sideEffectsSetup(t *testing.T, c client.Client, ns string) (pod, sum, repoDir string) {
+	t.Helper()
+	pod = basicApp(t, ns, env.c.StorageClass)
+	kubectl(t, "exec", "-n", ns, pod, "-c", "app", "--", "sh", "-c",
+		fmt.Sprintf("head -c %dM /dev/urandom > /data/static.bin && sync", staticMiB))
+	sum = strings.Fields(kubectl(t, "exec", "-n", ns, pod, "-c", "app", "--", "sha256sum", "/data/static.bin"))[0]
+	if err := c.Create(t.Context(), blueprint(t, ns, sideEffectsBlueprint)); err != nil {
+		t.Fatal(err)
+	}
+	repoDir = t.TempDir()
+	filesystemLocation(t, c, ns, "loc", repoDir, repoPassword)
+	return pod, sum, repoDir
+}
+
+// sideEffectsBackup is the side-effects backup of basic-app in ns.
+func sideEffectsBackup(t *testing.T, ns, name, quiesce string) *v1alpha1.ActionSet {
+	return &v1alpha1.ActionSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: v1alpha1.ActionSetSpec{
+			Blueprint: v1alpha1.BlueprintReference{Name: "side-effects"}, Action: "backup",
+			Object:   v1alpha1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "basic-app"},
+			Location: &v1alpha1.LocalObjectReference{Name: "loc"},
+			Params:   jsonArgs(t, fmt.Sprintf(`{"quiesce": %q}`, quiesce)),
+		},
+	}
+}
+
+// sideEffectsRestore restores the backup ActionSet from into namespace to.
+func sideEffectsRestore(ns, name, from, to string) *v1alpha1.ActionSet {
+	return &v1alpha1.ActionSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: v1alpha1.ActionSetSpec{
+			Blueprint: v1alpha1.BlueprintReference{Name: "side-effects"}, Action: "restore",
+			Object:    v1alpha1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: to, Name: "basic-app"},
+			Location:  &v1alpha1.LocalObjectReference{Name: "loc"},
+			Artifacts: &v1alpha1.ArtifactsSource{FromActionSet: from},
+		},
+	}
 }
 
 // runThroughCrash runs as under a controller that crashes at crash (none

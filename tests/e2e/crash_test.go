@@ -25,6 +25,9 @@ type controllerProcess struct {
 	cmd    *exec.Cmd
 	log    string
 	exited chan struct{} // closed once the process has ended
+	// killedAnyTime is set when a test kills it at a random moment, maybe
+	// before it logged anything.
+	killedAnyTime bool
 }
 
 // startControllerProcess starts the controller for namespace ns; it is
@@ -54,8 +57,14 @@ func startControllerProcess(t *testing.T, ns string, environ ...string) *control
 	go func() { _ = cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() {
 		p.kill(t)
+		out, _ := os.ReadFile(p.log)
+		if !p.killedAnyTime && !strings.Contains(string(out), "ActionSet") {
+			t.Errorf("controller log %s holds no line about an ActionSet (%d bytes): scanning it for secrets would prove nothing", p.log, len(out))
+		}
+		for _, leak := range leakedIn(string(out), knownSecrets()) {
+			t.Errorf("%s appears in the log of controller process %s", leak, p.log)
+		}
 		if t.Failed() {
-			out, _ := os.ReadFile(p.log)
 			t.Logf("controller log:\n%s", tail(string(out), 4000))
 		}
 	})

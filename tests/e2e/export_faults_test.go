@@ -105,7 +105,7 @@ func unreachableLocation(t *testing.T, c client.Client, sets string) {
 	if len(done.Status.PendingCleanups) > 0 {
 		t.Errorf("pending cleanups: %v", done.Status.PendingCleanups)
 	}
-	noSecretsLeaked(t, []string{repoPassword, key}, sets, app)
+	noSecretsLeaked(t, []string{repoPassword, key}, nil, sets, app)
 }
 
 // moverKilled deletes the mover pod while it uploads. The phase's next
@@ -203,7 +203,7 @@ func moverKilled(t *testing.T, c client.Client, sets string) {
 	if left := moverLeftovers(t, restored, sets); len(left) > 0 {
 		t.Errorf("left behind by the restore: %v", left)
 	}
-	noSecretsLeaked(t, []string{repoPassword, key}, sets, app, restored)
+	noSecretsLeaked(t, []string{repoPassword, key}, nil, sets, app, restored)
 }
 
 // progressMoves watches a backup's status while its upload runs: the
