@@ -46,10 +46,6 @@ const (
 	RestoreMoving = "restore/moving"
 )
 
-// Points lists every point, for the tests that visit them all.
-var Points = []string{QuiesceFrozen, QuiesceScaled, SnapshotCreated, CloneCreated,
-	ExportUploading, RestorePointRecorded, RestoreMoving}
-
 // Term is the suffix of a point that shuts down gracefully.
 const Term = "=term"
 
