@@ -19,5 +19,7 @@ func Builtins() (*function.Registry, error) {
 		Restore(),
 		DeleteSnapshots(),
 		Export(),
+		BackupResources(),
+		RestoreResources(),
 	)
 }

@@ -41,7 +41,7 @@ var exportSignature = function.Signature{
 			Doc: "who exports, e.g. the cluster's name: each claim's snapshots are incremental against the previous ones of the same source, namespace and claim"},
 		{Name: "timeout", Type: cel.DurationType, Default: "6h", Doc: "how long one volume's export may take"},
 		{Name: "artifacts", Type: cel.MapType(cel.StringType, cel.DynType), Default: map[string]any{},
-			Doc: "the rest of the restore point, stored on the Location with the exports (under \"exports\"), e.g. {'snapshots': phases.snap.snapshots}"},
+			Doc: "the rest of the restore point, stored on the Location with the exports (under \"exports\"), e.g. {'snapshots': phases.snap.snapshots, 'resources': phases.objects.bundle}; a backupResources bundle under \"resources\" is deleted with the restore point"},
 	},
 	Outputs: []function.Output{
 		{Name: "exports", Type: cel.ListType(exportObject.Type()), Doc: "one export per clone, in order"},
@@ -144,6 +144,7 @@ func recordRestorePoint(ctx context.Context, rt *function.Runtime, creds *moverC
 	for _, e := range exports {
 		rp.Snapshots[e.Namespace+"/"+e.PVC] = e.SnapshotID
 	}
+	maps.Copy(rp.Snapshots, bundleSnapshots(in.Artifacts)) // deleted with the restore point
 	job := moverJob{
 		mode: mover.ModeRecord, namespace: rt.Action.Namespace,
 		name: rt.Names.Name("record"), timeout: manifestMoverTimeout,

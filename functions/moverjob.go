@@ -45,6 +45,7 @@ const manifestMoverTimeout = 10 * time.Minute
 // moverJob is one mover pod's work.
 type moverJob struct {
 	mode, namespace, claim, name string
+	bundleSecret                 string // put-resources' bundle
 	timeout                      time.Duration
 	request                      mover.Request
 	progress                     func(done, total int64)
@@ -90,7 +91,7 @@ func runMover(ctx context.Context, rt *function.Runtime, creds *moverCredentials
 	pod, err := mover.Pod(mover.PodOptions{
 		Name: job.name, Namespace: job.namespace, Labels: ownedMeta(rt, "mover", job.namespace, job.name).Labels,
 		Image: rt.Clients.Mover.Image, Command: rt.Clients.Mover.Command, Mode: job.mode,
-		Claim: job.claim, CredentialsSecret: secret, Request: job.request,
+		Claim: job.claim, CredentialsSecret: secret, BundleSecret: job.bundleSecret, Request: job.request,
 	})
 	if err != nil {
 		return mover.Line{}, err
@@ -209,6 +210,7 @@ func followMover(ctx context.Context, rt *function.Runtime, job moverJob) (mover
 		return mover.Line{}, fmt.Errorf("follow mover pod %s/%s: %w", job.namespace, job.name, err)
 	}
 	sc := bufio.NewScanner(stream)
+	sc.Buffer(nil, maxMoverLine)
 	for sc.Scan() {
 		var l mover.Line
 		if json.Unmarshal(sc.Bytes(), &l) != nil {
@@ -282,7 +284,11 @@ func progressOf(i, n int, done, total int64) v1alpha1.Progress {
 // action ends. A restore mover goes at once, since the workload restored
 // next may need its claim to itself (ReadWriteOncePod); a repeated restore
 // rewrites the same data.
-var keepsSucceededMover = map[string]bool{mover.ModeExport: true, mover.ModeRecord: true}
+var keepsSucceededMover = map[string]bool{mover.ModeExport: true, mover.ModeRecord: true, mover.ModePutResources: true}
+
+// maxMoverLine bounds one line of a mover's log: a get-resources result
+// carries a whole sealed bundle.
+const maxMoverLine = 8 << 20
 
 // moverFailpoints are the crash tests' points while a mover moves data.
 var moverFailpoints = map[string]string{mover.ModeExport: failpoint.ExportUploading, mover.ModeRestore: failpoint.RestoreMoving}

@@ -40,6 +40,21 @@ var NamespacedRules = []rbacv1.PolicyRule{
 	// snapshot delete them.
 	rule("snapshot.storage.k8s.io", "volumesnapshots", "get", "list", "watch", "create", "delete"),
 	rule("groupsnapshot.storage.k8s.io", "volumegroupsnapshots", "get", "list", "watch", "create", "delete"),
+	// backupResources reads an application's objects (restoreResources
+	// creates them again, or updates them with server-side apply), and
+	// stores them in a Secret owned by the ActionSet.
+	rule("", "configmaps", "create", "patch", "update"),
+	rule("", "secrets", "list", "watch", "patch"),
+	rule("", "serviceaccounts", "get", "list", "watch", "create", "patch"),
+	rule("", "services", "get", "list", "watch", "create", "patch"),
+	rule("apps", "deployments", "create", "patch"),
+	rule("apps", "statefulsets", "create", "patch"),
+	rule("apps", "daemonsets", "create", "patch"),
+	rule("rbac.authorization.k8s.io", "roles", "get", "list", "watch", "create", "patch"),
+	rule("rbac.authorization.k8s.io", "rolebindings", "get", "list", "watch", "create", "patch"),
+	rule("networking.k8s.io", "networkpolicies", "get", "list", "watch", "create", "patch"),
+	rule("policy", "poddisruptionbudgets", "get", "list", "watch", "create", "patch"),
+	rule("autoscaling", "horizontalpodautoscalers", "get", "list", "watch", "create", "patch"),
 	// The controller reads the ActionSet's Location as the run's account.
 	rule("snapflow.dev", "locations", "get"),
 }
@@ -57,6 +72,9 @@ var ClusterReadRules = []rbacv1.PolicyRule{
 	rule("snapshot.storage.k8s.io", "volumesnapshotcontents", "get", "list", "watch"),
 	rule("groupsnapshot.storage.k8s.io", "volumegroupsnapshotclasses", "get", "list"),
 	rule("groupsnapshot.storage.k8s.io", "volumegroupsnapshotcontents", "get", "list", "watch"),
+	// backupResources captures the workload's Namespace (labels,
+	// annotations) when it may read it.
+	rule("", "namespaces", "get"),
 }
 
 // ClusterWriteRules are the cluster-scoped writes. Whoever holds them can
@@ -73,7 +91,8 @@ var ClusterWriteRules = []rbacv1.PolicyRule{
 	// setting its deletionPolicy to Delete before deleting it.
 	rule("snapshot.storage.k8s.io", "volumesnapshotcontents", "create", "patch", "delete"),
 	rule("groupsnapshot.storage.k8s.io", "volumegroupsnapshotcontents", "patch", "delete"),
-	// restore creates the target namespace when it is gone.
+	// restore and restoreResources create the target namespace when it
+	// is gone; backupResources reads it for its labels.
 	rule("", "namespaces", "get", "create"),
 }
 

@@ -44,6 +44,8 @@ var restoreSignature = function.Signature{
 			Doc: "namespace to create the claims in, created if missing; empty means each snapshot's own"},
 		{Name: "names", Type: cel.MapType(cel.StringType, cel.StringType), Default: map[string]any{},
 			Doc: "new claim name by source claim name; a claim missing here keeps its name"},
+		{Name: "storageClasses", Type: cel.MapType(cel.StringType, cel.StringType), Default: map[string]any{},
+			Doc: "new StorageClass by the snapshotted claim's; restoring from a snapshot, the new class must use the snapshot's CSI driver"},
 		{Name: "timeout", Type: cel.DurationType, Default: "10m",
 			Doc: "how long the claims may take to bind; not waited for with a WaitForFirstConsumer class"},
 		{Name: "from", Type: cel.StringType, Default: restoreFromSnapshot,
@@ -64,15 +66,16 @@ var restoreSignature = function.Signature{
 
 // RestoreArgs are restore's arguments.
 type RestoreArgs struct {
-	Snapshots     []SnapshotRecord  `json:"snapshots"`
-	Namespace     string            `json:"namespace"`
-	Names         map[string]string `json:"names"`
-	Timeout       metav1.Duration   `json:"timeout"`
-	From          string            `json:"from"`
-	Exports       []ExportRecord    `json:"exports"`
-	Location      string            `json:"location"`
-	DataTimeout   metav1.Duration   `json:"dataTimeout"`
-	VerifyPercent float64           `json:"verifyPercent"`
+	Snapshots      []SnapshotRecord  `json:"snapshots"`
+	Namespace      string            `json:"namespace"`
+	Names          map[string]string `json:"names"`
+	StorageClasses map[string]string `json:"storageClasses"`
+	Timeout        metav1.Duration   `json:"timeout"`
+	From           string            `json:"from"`
+	Exports        []ExportRecord    `json:"exports"`
+	Location       string            `json:"location"`
+	DataTimeout    metav1.Duration   `json:"dataTimeout"`
+	VerifyPercent  float64           `json:"verifyPercent"`
 }
 
 // RestoreOutputs are restore's outputs.
@@ -155,6 +158,9 @@ func restoreTargets(in RestoreArgs) ([]restoreTarget, error) {
 		}}
 		if n, ok := in.Names[s.PVC]; ok {
 			t.Name = n
+		}
+		if c, ok := in.StorageClasses[s.StorageClass]; ok {
+			t.rec.StorageClass = c
 		}
 		if t.Namespace == "" {
 			t.Namespace = s.Namespace

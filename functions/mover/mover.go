@@ -33,10 +33,14 @@ const (
 	ModeRestore = "restore" // restore SnapshotID into Dir and verify it
 	ModeRecord  = "record"  // store RestorePoint; no volume
 	ModeForget  = "forget"  // delete SnapshotIDs and their restore points; no volume
+	// ModePutResources stores the resource bundle mounted at BundleDir.
+	ModePutResources = "put-resources"
+	// ModeGetResources prints resource bundle SnapshotID, sealed.
+	ModeGetResources = "get-resources"
 )
 
 // Modes lists every mode, for the command line.
-var Modes = []string{ModeExport, ModeRestore, ModeRecord, ModeForget}
+var Modes = []string{ModeExport, ModeRestore, ModeRecord, ModeForget, ModePutResources, ModeGetResources}
 
 // Request says what a mover does.
 type Request struct {
@@ -59,6 +63,9 @@ type Request struct {
 	RestorePoint *repository.RestorePoint `json:"restorePoint,omitempty"`
 	// SnapshotIDs to delete (forget only).
 	SnapshotIDs []string `json:"snapshotIDs,omitempty"`
+	// BundleDir holds the resource bundle (put-resources only); empty
+	// means BundleDir.
+	BundleDir string `json:"bundleDir,omitempty"`
 }
 
 // Source is a kopia snapshot source: who exported which volume.
@@ -78,7 +85,9 @@ type Line struct {
 	RestorePoint string `json:"restorePoint,omitempty"`
 	// Forgotten is what forget deleted.
 	Forgotten *repository.Forgotten `json:"forgotten,omitempty"`
-	Error     string                `json:"error,omitempty"`
+	// Resources is get-resources' bundle, sealed (see SealBundle).
+	Resources string `json:"resources,omitempty"`
+	Error     string `json:"error,omitempty"`
 	// Permanent marks an error a retry cannot fix, such as a wrong
 	// password.
 	Permanent bool `json:"permanent,omitempty"`
@@ -105,8 +114,10 @@ func (l Line) Done(mode string) bool {
 		return false
 	}
 	switch mode {
-	case ModeExport, ModeRestore:
+	case ModeExport, ModeRestore, ModePutResources:
 		return l.Result != nil
+	case ModeGetResources:
+		return l.Resources != ""
 	case ModeRecord:
 		return l.RestorePoint != ""
 	case ModeForget:
@@ -136,7 +147,7 @@ func run(ctx context.Context, mode string, req Request, creds repository.Credent
 	if err := checkRequest(mode, req); err != nil {
 		return Line{}, fmt.Errorf("%w: %w", errBadRequest, err)
 	}
-	st, err := repository.NewStorage(ctx, req.Location, creds, mode == ModeExport)
+	st, err := repository.NewStorage(ctx, req.Location, creds, mode == ModeExport || mode == ModePutResources)
 	if err != nil {
 		return Line{}, fmt.Errorf("open the Location's storage: %w", err)
 	}
@@ -159,6 +170,10 @@ func run(ctx context.Context, mode string, req Request, creds repository.Credent
 			return Line{}, fmt.Errorf("verify snapshot %s: %w", req.SnapshotID, err)
 		}
 		return Line{Result: &res}, nil
+	case ModePutResources:
+		return putResources(ctx, rep, req)
+	case ModeGetResources:
+		return getResources(ctx, rep, req, creds.Password)
 	case ModeRecord:
 		id, err := repository.PutRestorePoint(ctx, rep, *req.RestorePoint)
 		return Line{RestorePoint: id}, err
@@ -173,8 +188,8 @@ func checkRequest(mode string, req Request) error {
 	switch {
 	case !slices.Contains(Modes, mode):
 		return fmt.Errorf("mode %q is not one of %s", mode, strings.Join(Modes, ", "))
-	case mode == ModeRestore && req.SnapshotID == "":
-		return errors.New("restore needs a snapshotID")
+	case (mode == ModeRestore || mode == ModeGetResources) && req.SnapshotID == "":
+		return fmt.Errorf("%s needs a snapshotID", mode)
 	case mode == ModeRecord && req.RestorePoint == nil:
 		return errors.New("record needs a restorePoint")
 	case mode == ModeForget && len(req.SnapshotIDs) == 0:

@@ -35,7 +35,10 @@ type PodOptions struct {
 	// CredentialsSecret, in Namespace, holds the repository password and
 	// the store's credentials under repository.SecretKeys' keys.
 	CredentialsSecret string
-	Request           Request
+	// BundleSecret, in Namespace, holds the resource bundle a
+	// put-resources mover stores; it is mounted at BundleDir.
+	BundleSecret string
+	Request      Request
 }
 
 // Pod builds the mover pod. Secrets reach it only as environment
@@ -64,6 +67,12 @@ func Pod(o PodOptions) (*corev1.Pod, error) {
 		mounts = append(mounts, corev1.VolumeMount{Name: "data", MountPath: DataDir, ReadOnly: readOnly})
 		volumes = append(volumes, corev1.Volume{Name: "data", VolumeSource: corev1.VolumeSource{
 			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: o.Claim, ReadOnly: readOnly},
+		}})
+	}
+	if o.BundleSecret != "" {
+		mounts = append(mounts, corev1.VolumeMount{Name: "resources", MountPath: BundleDir, ReadOnly: true})
+		volumes = append(volumes, corev1.Volume{Name: "resources", VolumeSource: corev1.VolumeSource{
+			Secret: &corev1.SecretVolumeSource{SecretName: o.BundleSecret},
 		}})
 	}
 	if req.Location.Type == v1alpha1.LocationTypeFilesystem {
