@@ -170,13 +170,7 @@ func wrapCreateMover(pod *corev1.Pod, err error) error {
 // credentials in a Secret in namespace, since a pod can only read Secrets
 // of its own namespace. Only the keys the mover reads are copied.
 func copyCredentials(ctx context.Context, rt *function.Runtime, loc *v1alpha1.Location, namespace string) (string, error) {
-	data, err := repository.LocationSecrets(ctx, loc, func(ctx context.Context, namespace, name string) (map[string][]byte, error) {
-		s, err := rt.Clients.Kube.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return nil, err
-		}
-		return s.Data, nil
-	})
+	data, err := repository.LocationSecrets(ctx, loc, secretReader(rt))
 	if err != nil {
 		return "", err
 	}
@@ -194,6 +188,17 @@ func copyCredentials(ctx context.Context, rt *function.Runtime, loc *v1alpha1.Lo
 		return "", fmt.Errorf("copy the Location's credentials to %s: %w", namespace, err)
 	}
 	return name, nil
+}
+
+// secretReader reads Secrets as the run's account.
+func secretReader(rt *function.Runtime) repository.SecretReader {
+	return func(ctx context.Context, namespace, name string) (map[string][]byte, error) {
+		s, err := rt.Clients.Kube.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return s.Data, nil
+	}
 }
 
 // followMover streams the mover's log, reporting its progress, until the

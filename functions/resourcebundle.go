@@ -39,6 +39,11 @@ type ResourceBundle struct {
 // object limit (1 MiB) less room for the metadata.
 const maxSecretBundle = 1000 << 10
 
+// BundleSnapshotPrefix starts the key of a bundle's kopia snapshot in a
+// restore point's Snapshots (the rest is the captured namespace), apart
+// from the claims' keys.
+const BundleSnapshotPrefix = "resources:"
+
 // bundleArtifact is the key of a restore point's artifacts export reads
 // the bundle's snapshot from, so deleting the restore point deletes it.
 const bundleArtifact = "resources"
@@ -128,13 +133,7 @@ func loadBundle(ctx context.Context, rt *function.Runtime, b ResourceBundle) (re
 // loadBundleFromLocation reads snapshot id through a get-resources mover,
 // which prints it sealed under the repository password.
 func loadBundleFromLocation(ctx context.Context, rt *function.Runtime, loc *v1alpha1.Location, id string) ([]byte, error) {
-	secrets, err := repository.LocationSecrets(ctx, loc, func(ctx context.Context, namespace, name string) (map[string][]byte, error) {
-		s, err := rt.Clients.Kube.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return nil, err
-		}
-		return s.Data, nil
-	})
+	secrets, err := repository.LocationSecrets(ctx, loc, secretReader(rt))
 	if err != nil {
 		return nil, err
 	}
@@ -161,5 +160,5 @@ func bundleSnapshots(artifacts map[string]any) map[string]string {
 	if json.Unmarshal(raw, &b) != nil || b.SnapshotID == "" {
 		return nil
 	}
-	return map[string]string{bundleArtifact + ":" + b.Namespace: b.SnapshotID}
+	return map[string]string{BundleSnapshotPrefix + b.Namespace: b.SnapshotID}
 }

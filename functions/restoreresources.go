@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/google/cel-go/cel"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/snapflow/snapflow/engine/function"
@@ -90,6 +91,9 @@ func runRestoreResources(ctx context.Context, rt *function.Runtime, in RestoreRe
 	}
 	applied, err := a.Apply(ctx, objs)
 	out := RestoreResourcesOutputs{Created: byKind(applied.Created), Skipped: byKind(applied.Skipped), Updated: byKind(applied.Updated), Scaled: []string{}}
+	if err != nil && in.Policy == resources.PolicyFail && apierrors.IsAlreadyExists(err) {
+		return out, function.Permanent(err) // a retry meets the same object
+	}
 	if err != nil {
 		return out, err
 	}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make demo: the seeds' story on the local cluster. basic-app appends the
-# time to /data/date.txt; we back it up with a quiesced CSI snapshot, lose
-# its namespace, restore it, and show that the file came back up to the
-# backup, with a break until the restore. Run from the repository root
+# time to /data/date.txt; we back it up (its objects and a quiesced CSI
+# snapshot), lose its namespace, restore it without applying any manifest,
+# and show that the file came back up to the backup, with a break until
+# the restore. Run from the repository root
 # after `make build cluster-tools` (make demo does both).
 set -euo pipefail
 
@@ -49,15 +50,21 @@ clone_bytes=$(( $(copied) - before ))
 k -n "$APP" exec deploy/basic-app -- cat /data/date.txt > /tmp/snapflow-demo-before.txt
 echo "backup $BACKUP succeeded"
 
+# objects_restored_at RESTORE: when RESTORE began recreating the app's
+# objects, the earliest the restored app could write again.
+objects_restored_at() { k -n "$SETS" get actionset "$1" -o jsonpath='{.status.phases[?(@.name=="objects")].startTime}'; }
+
 step "4. The disaster: delete namespace $APP"
 k delete namespace "$APP" --wait=true
 echo "the snapshots were retained: $(k get volumesnapshotcontents -o name | wc -l) VolumeSnapshotContent(s) remain"
 
 step "5. Restore from $BACKUP"
+# No manifest is applied again: the restore brings back the claim from the
+# snapshot, then the Deployment the backup captured, scaled back up.
 RESTORE=$(kubectl snapflow restore --from "actionset/$BACKUP" -n "$SETS" --wait --timeout 5m)
-restored_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-k apply -f examples/basic-app/deployment.yaml >/dev/null
+restored_at=$(objects_restored_at "$RESTORE")
 k -n "$APP" rollout status deployment/basic-app --timeout=120s >/dev/null
+kubectl snapflow describe "actionset/$RESTORE" -n "$SETS" | sed -n '/^Objects:/,/^Conditions:/p' | sed '$d'
 sleep 3 # let the restored app write a few lines after the restore
 
 step "6. The restored date.txt: every line up to the backup, a break, then new lines"
@@ -106,9 +113,9 @@ echo "left of this demo's backups: $ours VolumeSnapshotContent(s), $(k -n "$SETS
 step "9. Restore from the Location alone"
 kubectl snapflow restorepoints --location offsite -n "$SETS"
 RESTORE=$(kubectl snapflow restore --location offsite --restore-point "$RP" -n "$SETS" --wait --timeout 10m)
-restored_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-k apply -f examples/basic-app/deployment.yaml >/dev/null
+restored_at=$(objects_restored_at "$RESTORE")
 k -n "$APP" rollout status deployment/basic-app --timeout=120s >/dev/null
+kubectl snapflow describe "actionset/$RESTORE" -n "$SETS" | sed -n '/^Objects:/,/^Conditions:/p' | sed '$d'
 sleep 3 # let the restored app write a few lines after the restore
 show_restored /tmp/snapflow-demo-before-export.txt "$export_cut" "$restored_at"
 

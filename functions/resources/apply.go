@@ -120,12 +120,19 @@ func (r *applyRun) apply(ctx context.Context, captured *unstructured.Unstructure
 // exists handles an object that exists by the Policy.
 func (r *applyRun) exists(ctx context.Context, res dynamic.ResourceInterface, obj *unstructured.Unstructured, ref Ref, err error) error {
 	policy := r.Policy
-	if policy == PolicyFail && ref.GroupKind() == namespaceGK {
-		policy = PolicySkip // the volumes' restore may have made it, and a namespace holds no app state
+	if ref.GroupKind() == namespaceGK {
+		policy = PolicySkip // the volumes' restore may have made it; it holds no app state, and is the cluster's to change
 	}
 	switch policy {
 	case PolicyFail:
-		return fmt.Errorf("%s exists and the policy is fail: %w", ref, err)
+		have, getErr := res.Get(ctx, ref.Name, metav1.GetOptions{})
+		if getErr != nil {
+			return fmt.Errorf("%s exists; read it: %w", ref, getErr)
+		}
+		if !Holds(have.Object, obj.Object) {
+			return fmt.Errorf("%s exists, differs from the captured one, and the policy is fail: %w", ref, err)
+		}
+		r.done.Skipped = append(r.done.Skipped, ref) // as captured: nothing to fail on
 	case PolicyUpdate:
 		data, err := json.Marshal(obj.Object)
 		if err != nil {

@@ -207,7 +207,7 @@ func TestApplyFakeExisting(t *testing.T) {
 	}, {
 		policy:  PolicyFail,
 		want:    Applied{Created: []Ref{b}},
-		wantErr: `ConfigMap shop/a exists and the policy is fail: configmaps "a" already exists, after creating 1 object: ConfigMap shop/b`,
+		wantErr: `ConfigMap shop/a exists, differs from the captured one, and the policy is fail: configmaps "a" already exists, after creating 1 object: ConfigMap shop/b`,
 		data:    map[string]string{"k": "old", "gone": "x"},
 	}} {
 		t.Run(string(tc.policy), func(t *testing.T) {

@@ -242,7 +242,7 @@ func selects(o, w *unstructured.Unstructured, podLabels map[string]string) bool 
 	case "NetworkPolicy":
 		return labelSelectorMatches(field(o.Object, "spec", "podSelector"), podLabels, true)
 	case "PodDisruptionBudget":
-		return labelSelectorMatches(field(o.Object, "spec", "selector"), podLabels, false)
+		return labelSelectorMatches(field(o.Object, "spec", "selector"), podLabels, true)
 	case "HorizontalPodAutoscaler":
 		return field(o.Object, "spec", "scaleTargetRef", "kind") == w.GetKind() && field(o.Object, "spec", "scaleTargetRef", "name") == w.GetName()
 	}

@@ -42,7 +42,7 @@ func installCRDs(ctx context.Context, dyn dynamic.Interface, dir string) error {
 // controllerNamespaces are the namespaces of the controller tests: the
 // in-process controller watches only these, leaving other tests' ActionSets
 // alone.
-var controllerNamespaces = []string{"ctrl-run", "ctrl-invalid", "ctrl-cancel", "vol-sets", "vol-fail", "vol-clone", "exp-sets", "tenant-a", "ctrl-serial"}
+var controllerNamespaces = []string{"ctrl-run", "ctrl-invalid", "ctrl-cancel", "vol-sets", "vol-fail", "vol-clone", "exp-sets", "tenant-a", "ctrl-serial", "res-sets"}
 
 var controllerOnce struct {
 	sync.Once

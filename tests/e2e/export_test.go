@@ -205,13 +205,19 @@ func retentionThenDelete(t *testing.T, c client.Client, sets, loc string, latest
 // export to Location loc, and returns the ActionSet as created.
 func createBackup(t *testing.T, c client.Client, sets, name, app, loc string) *v1alpha1.ActionSet {
 	t.Helper()
+	return createBackupWith(t, c, sets, name, app, loc, `{"export": true}`)
+}
+
+// createBackupWith is createBackup with the ActionSet's params as JSON.
+func createBackupWith(t *testing.T, c client.Client, sets, name, app, loc, params string) *v1alpha1.ActionSet {
+	t.Helper()
 	as := &v1alpha1.ActionSet{
 		ObjectMeta: metav1.ObjectMeta{Namespace: sets, Name: name},
 		Spec: v1alpha1.ActionSetSpec{
 			Blueprint: v1alpha1.BlueprintReference{Name: "csi-snapshot"}, Action: "backup",
 			Object:   v1alpha1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: app, Name: "basic-app"},
 			Location: &v1alpha1.LocalObjectReference{Name: loc},
-			Params:   jsonArgs(t, `{"export": true}`),
+			Params:   jsonArgs(t, params),
 		},
 	}
 	if err := c.Create(t.Context(), as); err != nil {

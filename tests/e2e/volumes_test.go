@@ -133,12 +133,22 @@ func compareRestored(t *testing.T, c client.Client, sets, name, ns string, origi
 		t.Fatalf("last phase %s, want scaleUp", scaled.Name)
 	}
 	// The app may write again from the moment something starts it: the
-	// scaleUp phase's recorded start, or the apply below.
+	// objects phase's recorded start when it recreated and scaled the app,
+	// the scaleUp phase's, or the apply below.
 	var restoredAt time.Time
-	if scaled.State == v1alpha1.PhaseSkipped { // the app did not exist
+	objects := phaseStatus(done, "objects")
+	switch {
+	case objects != nil && objects.State == v1alpha1.PhaseSucceeded && scaled.State == v1alpha1.PhaseSkipped:
+		var scaledUp []string
+		phaseOutput(t, done, "objects", "scaled", &scaledUp)
+		if len(scaledUp) != 1 || objects.StartTime == nil {
+			t.Fatalf("the objects phase scaled %v (started %v), want basic-app scaled back up", scaledUp, objects.StartTime)
+		}
+		restoredAt = objects.StartTime.Time
+	case scaled.State == v1alpha1.PhaseSkipped: // the app did not exist
 		restoredAt = time.Now()
 		kubectlIn(t, basicAppDeployment(t, ns, 1), "apply", "-f", "-")
-	} else {
+	default:
 		if scaled.StartTime == nil {
 			t.Fatalf("phase scaleUp %s has no start time", scaled.State)
 		}
@@ -165,6 +175,16 @@ func compareRestored(t *testing.T, c client.Client, sets, name, ns string, origi
 		t.Errorf("the first line after the snapshot, %s, is before the restore at %s: no break", first, restoredAt)
 	}
 	t.Logf("%s: %d lines restored up to %s, writing again from %s (scaleUp %s)", name, k, got[k-1], got[k], scaled.State)
+}
+
+// phaseStatus is the status of phase name of as, or nil.
+func phaseStatus(as *v1alpha1.ActionSet, name string) *v1alpha1.PhaseStatus {
+	for i := range as.Status.Phases {
+		if as.Status.Phases[i].Name == name {
+			return &as.Status.Phases[i]
+		}
+	}
+	return nil
 }
 
 // basicAppDeployment is examples/basic-app's Deployment in ns.

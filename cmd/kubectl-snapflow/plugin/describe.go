@@ -19,7 +19,8 @@ import (
 const describeLong = `Describe an ActionSet: what it runs (blueprint, action, object,
 Location, params, input artifacts), its state and progress, a table of its
 phases (stage, state, attempts, duration, message), the restore point it
-produced (artifacts) and its conditions.
+produced (artifacts), the Kubernetes objects it captured or recreated, by
+kind, and its conditions.
 
 ` + exitCodesHelp
 
@@ -149,6 +150,10 @@ func describeActionSet(w io.Writer, as *v1alpha1.ActionSet, now time.Time) error
 		if err := tw.Flush(); err != nil {
 			return err
 		}
+	}
+
+	if err := describeObjects(w, as); err != nil {
+		return err
 	}
 
 	fmt.Fprintln(w, "Conditions:")

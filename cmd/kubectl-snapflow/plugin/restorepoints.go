@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/snapflow/snapflow/cmd/internal/cli"
+	"github.com/snapflow/snapflow/functions"
 	"github.com/snapflow/snapflow/functions/kopia/repository"
 )
 
@@ -91,11 +92,29 @@ func printRestorePoints(w io.Writer, rps []repository.RestorePoint, now time.Tim
 	tw := newTable(w)
 	fmt.Fprintln(tw, "ID\tTIME\tAGE\tBLUEPRINT\tACTION\tNAMESPACE\tOBJECT\tVOLUMES")
 	for _, rp := range rps {
-		vols := slices.Sorted(maps.Keys(rp.Snapshots))
+		vols := restorePointVolumes(rp)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", rp.ID, rp.Time.Format(time.RFC3339), age(metav1.NewTime(rp.Time), now),
 			orDash(rp.Blueprint), orDash(rp.Action), orDash(rp.Object.Namespace), rp.Object.Kind+"/"+rp.Object.Name, orDash(strings.Join(vols, ",")))
 	}
 	return tw.Flush()
+}
+
+// restorePointVolumes are the claims rp exported, then "+objects" when
+// it also holds the application's objects (backupResources).
+func restorePointVolumes(rp repository.RestorePoint) []string {
+	var vols []string
+	objects := false
+	for _, k := range slices.Sorted(maps.Keys(rp.Snapshots)) {
+		if strings.HasPrefix(k, functions.BundleSnapshotPrefix) {
+			objects = true
+			continue
+		}
+		vols = append(vols, k)
+	}
+	if objects {
+		vols = append(vols, "+objects")
+	}
+	return vols
 }
 
 // restorePointJSON is a restore point as -o json prints it: with its ID,
