@@ -21,5 +21,6 @@ func Builtins() (*function.Registry, error) {
 		Export(),
 		BackupResources(),
 		RestoreResources(),
+		CrossRegionCopy(),
 	)
 }

@@ -32,24 +32,32 @@ var deleteSnapshotsSignature = function.Signature{
 		{Name: "exports", Type: cel.ListType(exportObject.Type()), Default: []any{},
 			Doc: "the exports to delete from the Location, with the restore points there that list them, e.g. ${{ artifacts.exports }}; their data is freed by the next kopia maintenance (kubectl snapflow retention)"},
 		{Name: "location", Type: cel.StringType, Default: "", Doc: "the Location holding the exports, e.g. ${{ location.name }}"},
+		{Name: "drCopies", Type: cel.ListType(drCopyObject.Type()), Default: []any{},
+			Doc: "crossRegionCopy's copies to delete from the DR region, e.g. ${{ artifacts.drCopies }}"},
+		{Name: "credentials", Type: cel.StringType, Default: "",
+			Doc: "with drCopies: the Secret with the Azure credential, as crossRegionCopy's"},
 	},
 	Outputs: []function.Output{
 		{Name: "deleted", Type: cel.IntType, Doc: "how many of the snapshots this call found and deleted"},
 		{Name: "exportsDeleted", Type: cel.IntType, Doc: "how many of the exports' kopia snapshots this call found and deleted"},
+		{Name: "drCopiesDeleted", Type: cel.IntType, Doc: "how many DR copies were deleted (or were gone)"},
 	},
 }
 
 // DeleteSnapshotsArgs are deleteSnapshots' arguments.
 type DeleteSnapshotsArgs struct {
-	Snapshots []SnapshotRecord `json:"snapshots"`
-	Exports   []ExportRecord   `json:"exports"`
-	Location  string           `json:"location"`
+	Snapshots   []SnapshotRecord `json:"snapshots"`
+	Exports     []ExportRecord   `json:"exports"`
+	Location    string           `json:"location"`
+	DRCopies    []DRCopy         `json:"drCopies"`
+	Credentials string           `json:"credentials"`
 }
 
 // DeleteSnapshotsOutputs are deleteSnapshots' outputs.
 type DeleteSnapshotsOutputs struct {
-	Deleted        int `json:"deleted"`
-	ExportsDeleted int `json:"exportsDeleted"`
+	Deleted         int `json:"deleted"`
+	ExportsDeleted  int `json:"exportsDeleted"`
+	DRCopiesDeleted int `json:"drCopiesDeleted"`
 }
 
 func runDeleteSnapshots(ctx context.Context, rt *function.Runtime, in DeleteSnapshotsArgs) (DeleteSnapshotsOutputs, error) {
@@ -63,6 +71,13 @@ func runDeleteSnapshots(ctx context.Context, rt *function.Runtime, in DeleteSnap
 			return out, err
 		}
 		out.ExportsDeleted = n
+	}
+	if len(in.DRCopies) > 0 {
+		n, err := deleteDRCopies(ctx, rt, in.Credentials, in.DRCopies)
+		out.DRCopiesDeleted = n
+		if err != nil {
+			return out, err
+		}
 	}
 	groups := map[string]bool{}
 	for _, s := range in.Snapshots {
@@ -94,6 +109,9 @@ func runDeleteSnapshots(ctx context.Context, rt *function.Runtime, in DeleteSnap
 	}
 	if len(in.Exports) > 0 {
 		msg += fmt.Sprintf("; deleted %d of %d exports from Location %s", out.ExportsDeleted, len(in.Exports), in.Location)
+	}
+	if len(in.DRCopies) > 0 {
+		msg += fmt.Sprintf("; deleted %d DR copies", out.DRCopiesDeleted)
 	}
 	rt.Message(msg)
 	return out, nil

@@ -32,6 +32,7 @@ var restoredObject = objectOf[RestoredPVC]("RestoredPVC", "a claim created from 
 const (
 	restoreFromSnapshot = "snapshot"
 	restoreFromExport   = "export"
+	restoreFromDRCopy   = "drCopy"
 )
 
 var restoreSignature = function.Signature{
@@ -49,10 +50,12 @@ var restoreSignature = function.Signature{
 		{Name: "timeout", Type: cel.DurationType, Default: "10m",
 			Doc: "how long the claims may take to bind; not waited for with a WaitForFirstConsumer class"},
 		{Name: "from", Type: cel.StringType, Default: restoreFromSnapshot,
-			Doc: `where the data comes from: "snapshot" (fast, local) or "export" (a Location, after losing the snapshots too)`},
+			Doc: `where the data comes from: "snapshot" (fast, local), "export" (a Location, after losing the snapshots too) or "drCopy" (crossRegionCopy's copies, in the DR region's cluster)`},
 		{Name: "exports", Type: cel.ListType(exportObject.Type()), Default: []any{},
 			Doc: "from export: the restore point's exports, e.g. ${{ artifacts.exports }}; snapshots still give each claim's class, size and modes"},
 		{Name: "location", Type: cel.StringType, Default: "", Doc: "from export: the Location to read, e.g. ${{ location.name }}"},
+		{Name: "drCopies", Type: cel.ListType(drCopyObject.Type()), Default: []any{},
+			Doc: "from drCopy: the restore point's DR copies, e.g. ${{ artifacts.drCopies }}; each claim is made from its snapshot's copy"},
 		{Name: "dataTimeout", Type: cel.DurationType, Default: "6h",
 			Doc: "from export: how long restoring one claim's data may take, once it is bound (timeout bounds only the binding)"},
 		{Name: "verifyPercent", Type: cel.DoubleType, Default: 10.0,
@@ -74,6 +77,7 @@ type RestoreArgs struct {
 	From           string            `json:"from"`
 	Exports        []ExportRecord    `json:"exports"`
 	Location       string            `json:"location"`
+	DRCopies       []DRCopy          `json:"drCopies"`
 	DataTimeout    metav1.Duration   `json:"dataTimeout"`
 	VerifyPercent  float64           `json:"verifyPercent"`
 }
@@ -131,8 +135,16 @@ func restoreSource(ctx context.Context, rt *function.Runtime, in RestoreArgs) (c
 			return nil, err
 		}
 		return exportSource{rt: rt, loc: loc, creds: newMoverCredentials(loc), exports: exportsBySource(in.Exports), verify: in.VerifyPercent, timeout: in.DataTimeout.Duration}, nil
+	case restoreFromDRCopy:
+		if err := rt.Clients.Check(function.UsesKube | function.UsesSnapshots); err != nil {
+			return nil, err
+		}
+		if len(in.DRCopies) == 0 {
+			return nil, function.Permanent(errors.New(`from "drCopy" needs drCopies, e.g. ${{ artifacts.drCopies }}`))
+		}
+		return snapshotSource{rt: rt, staged: true}, nil
 	}
-	return nil, function.Permanent(fmt.Errorf("from %q is not one of %q, %q", in.From, restoreFromSnapshot, restoreFromExport))
+	return nil, function.Permanent(fmt.Errorf("from %q is not one of %q, %q, %q", in.From, restoreFromSnapshot, restoreFromExport, restoreFromDRCopy))
 }
 
 // restoreTarget is one claim to create and the snapshot to fill it from.
@@ -162,6 +174,11 @@ func restoreTargets(in RestoreArgs) ([]restoreTarget, error) {
 		if c, ok := in.StorageClasses[s.StorageClass]; ok {
 			t.rec.StorageClass = c
 		}
+		if in.From == restoreFromDRCopy {
+			if err := fromDRCopy(&t.rec, in.DRCopies); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		if t.Namespace == "" {
 			t.Namespace = s.Namespace
 		}
@@ -173,6 +190,18 @@ func restoreTargets(in RestoreArgs) ([]restoreTarget, error) {
 		out = append(out, t)
 	}
 	return out, function.Permanent(errors.Join(errs...))
+}
+
+// fromDRCopy points rec at its DR copy: the handle the DR cluster's
+// driver restores.
+func fromDRCopy(rec *SnapshotRecord, copies []DRCopy) error {
+	for _, c := range copies {
+		if c.Namespace == rec.Namespace && c.PVC == rec.PVC && (c.VolumeSnapshot == "" || c.VolumeSnapshot == rec.VolumeSnapshot) {
+			rec.SnapshotHandle, rec.Driver = c.SnapshotID, c.Driver
+			return nil
+		}
+	}
+	return fmt.Errorf("the snapshot of claim %s/%s has no DR copy in drCopies", rec.Namespace, rec.PVC)
 }
 
 // claimSource gives the dataSource of a restored claim. Each value of the

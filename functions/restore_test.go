@@ -191,3 +191,39 @@ func TestRestoreRejectsTwoSnapshotsForOneClaim(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestRestoreFakeFromDRCopy makes the claim from the snapshot's DR copy,
+// through a staged content with the copy's handle and driver, even though
+// a VolumeSnapshot of the original's name exists (in the DR cluster it
+// would be another's); the StorageClass is mapped to the DR cluster's.
+func TestRestoreFakeFromDRCopy(t *testing.T) {
+	rec := record("data", "fast")
+	fc := newFakeCluster(t, objects(storageClass("dr-fast", nil, immediate), originalSnapshot(rec))...)
+	fc.bindClaims()
+	in := restoreArgs("", rec)
+	in.From = "drCopy"
+	in.StorageClasses = map[string]string{"fast": "dr-fast"}
+	in.DRCopies = []DRCopy{{PVC: "data", Namespace: testNS, VolumeSnapshot: rec.VolumeSnapshot, Driver: "disk.csi.azure.com",
+		SnapshotID: "/subscriptions/s/resourceGroups/dr/providers/Microsoft.Compute/snapshots/copy-1"}}
+	var handles, drivers []string
+	fc.snap.PrependReactor("create", "volumesnapshotcontents", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		c := a.(k8stesting.CreateAction).GetObject().(*snapv1.VolumeSnapshotContent)
+		handles, drivers = append(handles, ptr.Deref(c.Spec.Source.SnapshotHandle, "")), append(drivers, c.Spec.Driver)
+		return false, nil, nil
+	})
+	if _, err := runRestore(context.Background(), fc.rt, in); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(handles, []string{in.DRCopies[0].SnapshotID}) || !slices.Equal(drivers, []string{"disk.csi.azure.com"}) {
+		t.Errorf("staged contents with handles %v of drivers %v, want the DR copy's", handles, drivers)
+	}
+	pvc := fc.claim(t, testNS, "data")
+	if ptr.Deref(pvc.Spec.StorageClassName, "") != "dr-fast" || pvc.Spec.DataSource == nil || pvc.Spec.DataSource.Name == rec.VolumeSnapshot {
+		t.Fatalf("claim spec = %+v, want class dr-fast from a staged snapshot", pvc.Spec)
+	}
+
+	in.DRCopies[0].PVC = "other"
+	if _, err := runRestore(context.Background(), newFakeCluster(t).rt, in); err == nil || !strings.Contains(err.Error(), "has no DR copy") || !function.IsPermanent(err) {
+		t.Errorf("restore without the claim's copy: %v, want a permanent error saying it has no DR copy", err)
+	}
+}

@@ -20,12 +20,17 @@ import (
 // a pre-provisioned VolumeSnapshotContent (Retain) and a VolumeSnapshot
 // bound to it in the target namespace, both temporary: they go once the
 // claim is bound, and the storage snapshot stays with the restore point.
-type snapshotSource struct{ rt *function.Runtime }
+type snapshotSource struct {
+	rt *function.Runtime
+	// staged: always from the handle, as in a DR cluster, where the
+	// original VolumeSnapshot names another cluster's snapshot.
+	staged bool
+}
 
 var _ claimSource = snapshotSource{}
 
 func (s snapshotSource) dataSource(ctx context.Context, t restoreTarget) (*corev1.TypedLocalObjectReference, error) {
-	if t.Namespace == t.rec.Namespace {
+	if t.Namespace == t.rec.Namespace && !s.staged {
 		ok, err := s.original(ctx, t)
 		if err != nil || ok {
 			return volumeSnapshotRef(t.rec.VolumeSnapshot), err

@@ -60,6 +60,7 @@ func (r *Reconciler) runClients(as *v1alpha1.ActionSet) (function.Clients, error
 		return function.Clients{}, err
 	}
 	c.Mover = r.mover
+	c.Azure = r.azure
 	return c, nil
 }
 

@@ -84,6 +84,8 @@ type Options struct {
 	Locations LocationPolicy
 	// Mover says how export and restore start snapflow in mover pods.
 	Mover function.Mover
+	// Azure says where Azure's APIs are; zero means the public cloud.
+	Azure function.AzureCloud
 }
 
 // DefaultMover runs the snapflow image's binary.
@@ -186,6 +188,7 @@ func Setup(mgr manager.Manager, cfg *rest.Config, o Options) error {
 		clientsFor:            o.ClientsFor,
 		defaultServiceAccount: o.DefaultServiceAccount,
 		mover:                 o.Mover,
+		azure:                 o.Azure,
 		locations:             o.Locations,
 		actionTimeout:         o.ActionTimeout,
 		recorder:              mgr.GetEventRecorder(Name),

@@ -37,6 +37,7 @@ type Reconciler struct {
 	clientsFor            ClientsFor
 	defaultServiceAccount string
 	mover                 function.Mover
+	azure                 function.AzureCloud
 	locations             LocationPolicy
 	actionTimeout         time.Duration
 	workloads             workloadLocks // one run at a time per target

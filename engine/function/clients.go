@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"strconv"
 
 	snapshotclient "github.com/kubernetes-csi/external-snapshotter/client/v8/clientset/versioned"
@@ -23,6 +24,28 @@ type Clients struct {
 	Mapper    meta.RESTMapper          // kind to resource, for wait
 	Exec      PodExec                  // commands in running containers
 	Mover     Mover                    // how to start snapflow in mover pods
+	Azure     AzureCloud               // where Azure's APIs are, for crossRegionCopy
+}
+
+// AzureCloud says where the Azure cloud's APIs are: the public cloud by
+// default; a sovereign cloud, or a local stand-in in tests, otherwise.
+// Credentials are not here: each run brings its own.
+type AzureCloud struct {
+	// ResourceManager is the Azure Resource Manager endpoint; empty means
+	// the public cloud's.
+	ResourceManager string
+	// Audience is the token audience for ResourceManager; empty means the
+	// public cloud's.
+	Audience string
+	// AuthorityHost is the Microsoft Entra ID endpoint credentials get
+	// tokens from; empty means the public cloud's.
+	AuthorityHost string
+	// AllowHTTP lets credentials travel over plain HTTP: for a local
+	// stand-in only.
+	AllowHTTP bool
+	// HTTPClient sends the requests; nil means the SDK's default. The
+	// controller sets one that trusts --azure-ca-file.
+	HTTPClient *http.Client
 }
 
 // Mover says how export and restore start snapflow in a mover pod: the

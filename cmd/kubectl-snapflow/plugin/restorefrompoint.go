@@ -42,7 +42,7 @@ func (o *RestoreOptions) runFromRestorePoint(ctx context.Context) error {
 			return err
 		}
 		if declared {
-			params[restoreFromParam] = apiextensionsv1.JSON{Raw: []byte(`"export"`)}
+			params[restoreFromParam] = apiextensionsv1.JSON{Raw: []byte(`"` + restorePointSource(rp) + `"`)}
 		}
 	}
 	as, err := restorePointActionSet(rp, o.c.namespace, o.Action, o.ToNamespace, o.Location, params)
@@ -50,6 +50,17 @@ func (o *RestoreOptions) runFromRestorePoint(ctx context.Context) error {
 		return err
 	}
 	return createAndWait(ctx, o.c, as, o.deps, o.IOStreams, o.Wait, o.Timeout)
+}
+
+// restorePointSource is where a restore of rp reads its data by
+// default: its DR copies when it has them and no exports (a restore
+// point of the DR variant, read in the DR region), else its exports.
+func restorePointSource(rp repository.RestorePoint) string {
+	exports, _ := rp.Artifacts["exports"].([]any)
+	if _, dr := rp.Artifacts["drCopies"]; dr && len(exports) == 0 {
+		return "drCopy"
+	}
+	return "export"
 }
 
 // restorePointActionSet is the ActionSet that runs action in namespace

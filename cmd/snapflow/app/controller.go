@@ -2,7 +2,11 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"net/http"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -51,6 +55,8 @@ type ControllerOptions struct {
 	Namespaces             []string
 	MoverImage             string
 	MoverCommand           []string
+	Azure                  function.AzureCloud
+	AzureCAFile            string
 	DefaultServiceAccount  string
 	FilesystemLocations    []string
 	ActionTimeout          time.Duration
@@ -90,6 +96,11 @@ func NewCmdController(deps cli.Deps, streams cli.IOStreams) *cobra.Command {
 		"ServiceAccount, in the ActionSet's namespace, that a run acts as when spec.serviceAccountName is empty; \"\" makes such ActionSets fail")
 	f.DurationVar(&o.ActionTimeout, "default-action-timeout", o.ActionTimeout,
 		"how long an action whose blueprint sets no timeout may run before it fails (its finally phases and cleanups still run)")
+	f.StringVar(&o.Azure.ResourceManager, "azure-resource-manager", "", "Azure Resource Manager endpoint for crossRegionCopy; empty means the public cloud's (set it, with --azure-audience and --azure-authority-host, for a sovereign cloud)")
+	f.StringVar(&o.Azure.Audience, "azure-audience", "", "token audience of --azure-resource-manager; empty means the public cloud's")
+	f.StringVar(&o.Azure.AuthorityHost, "azure-authority-host", "", "Microsoft Entra ID endpoint that credentials get tokens from; empty means the public cloud's")
+	f.StringVar(&o.AzureCAFile, "azure-ca-file", "", "PEM file of certificate authorities to trust for Azure's endpoints, besides the system's: for a private cloud or a local stand-in")
+	f.BoolVar(&o.Azure.AllowHTTP, "azure-allow-http", false, "let Azure credentials travel over plain HTTP: only for a local stand-in of Azure in tests")
 	f.StringSliceVar(&o.FilesystemLocations, "allow-filesystem-location", nil,
 		"directory of the nodes under which filesystem Locations may keep repositories (repeatable); none allowed by default, since their mover pods mount it read-write as root")
 	return cmd
@@ -106,7 +117,31 @@ func (o *ControllerOptions) Complete(_ []string) error {
 	if err != nil {
 		return cli.Usagef("cluster configuration: %w", err)
 	}
+	if o.AzureCAFile != "" {
+		if o.Azure.HTTPClient, err = httpClientTrusting(o.AzureCAFile); err != nil {
+			return cli.Usagef("--azure-ca-file: %w", err)
+		}
+	}
 	return nil
+}
+
+// httpClientTrusting is an HTTP client that trusts the system's
+// certificate authorities and those in the PEM file caFile.
+func httpClientTrusting(caFile string) (*http.Client, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", caFile)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: tr}, nil
 }
 
 // Validate checks the flags.
@@ -132,6 +167,7 @@ func (o *ControllerOptions) Run() error {
 		LeaderElectionNamespace: o.LeaderElectNamespace,
 		Namespaces:              o.Namespaces,
 		Mover:                   function.Mover{Image: o.MoverImage, Command: o.MoverCommand},
+		Azure:                   o.Azure,
 		DefaultServiceAccount:   o.DefaultServiceAccount,
 		Locations:               controller.LocationPolicy{FilesystemPaths: o.FilesystemLocations},
 		ActionTimeout:           o.ActionTimeout,

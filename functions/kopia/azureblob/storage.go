@@ -369,3 +369,13 @@ func (s *storage) FlushCaches(context.Context) error { return nil }
 // Close does nothing: the Azure client holds no resources of its own (its
 // HTTP connections are pooled process-wide).
 func (s *storage) Close(context.Context) error { return nil }
+
+// ContainerClient is an azblob client of opt's container, for callers
+// that store blobs of their own there (crossRegionCopy's VHDs): the same
+// endpoints, credentials and retries as the kopia storage.
+func ContainerClient(opt *Options) (*container.Client, error) {
+	if err := opt.validate(); err != nil {
+		return nil, err
+	}
+	return newContainerClient(opt, clientConfig{})
+}

@@ -1,0 +1,24 @@
+package plugin
+
+import (
+	"testing"
+
+	"github.com/snapflow/snapflow/functions/kopia/repository"
+)
+
+func TestRestorePointSource(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		artifacts map[string]any
+		want      string
+	}{
+		{"exports", map[string]any{"exports": []any{map[string]any{"pvc": "data"}}}, "export"},
+		{"DR copies, nothing exported", map[string]any{"exports": []any{}, "drCopies": []any{map[string]any{"pvc": "data"}}}, "drCopy"},
+		{"both", map[string]any{"exports": []any{map[string]any{"pvc": "data"}}, "drCopies": []any{map[string]any{"pvc": "data"}}}, "export"},
+		{"neither", map[string]any{"snapshots": []any{}}, "export"},
+	} {
+		if got := restorePointSource(repository.RestorePoint{Artifacts: tc.artifacts}); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
