@@ -22,3 +22,12 @@ func TestRestorePointSource(t *testing.T) {
 		}
 	}
 }
+
+func TestRetentionHoldsRestorePointsWithDRCopies(t *testing.T) {
+	plain := repository.RestorePoint{ID: "a", Artifacts: map[string]any{"exports": []any{map[string]any{"pvc": "data"}}}}
+	dr := repository.RestorePoint{ID: "b", Artifacts: map[string]any{"drCopies": []any{map[string]any{"pvc": "data"}, map[string]any{"pvc": "logs"}}}}
+	deletable, held := withoutDRCopies([]repository.RestorePoint{plain, dr})
+	if len(deletable) != 1 || deletable[0].ID != "a" || len(held) != 1 || held[0].ID != "b" || drCopyCount(held[0]) != 2 {
+		t.Errorf("deletable %v, held %v; want a deletable, b held with 2 copies", deletable, held)
+	}
+}

@@ -24,7 +24,10 @@ for example from a CronJob. --unsafe-maintenance drops those margins and
 frees the storage at once; use it only when nothing else writes to the
 Location.
 
-Retention touches only the Location. Local VolumeSnapshots are retired by
+Retention touches only the Location: an expired restore point that lists
+DR copies (crossRegionCopy's Azure snapshots) is kept and named, since
+deleting it would leave its copies unlisted; the blueprint's delete action
+retires it with them. Local VolumeSnapshots are retired by
 the blueprint's delete action ('kubectl snapflow restore --from
 actionset/NAME --action delete'), which also deletes that backup's exports.
 
@@ -99,10 +102,14 @@ func (o *RetentionOptions) Run(ctx context.Context) error {
 		return err
 	}
 	defer l.Close(context.WithoutCancel(ctx))
-	expired := repository.Expired(rps, o.Keep)
+	expired, held := withoutDRCopies(repository.Expired(rps, o.Keep))
 	verb := "deleted"
 	if o.DryRun {
 		verb = "would delete"
+	}
+	for _, rp := range held {
+		fmt.Fprintf(o.Out, "kept restore point %s: %s %s of %s lists %d DR copies (Azure snapshots) that retention cannot delete; retire it with the blueprint's delete action\n",
+			rp.ID, rp.Blueprint, objectString(rp.Object), rp.Time.Format(time.RFC3339), drCopyCount(rp))
 	}
 	for _, rp := range expired {
 		if !o.DryRun {
@@ -113,6 +120,7 @@ func (o *RetentionOptions) Run(ctx context.Context) error {
 		fmt.Fprintf(o.Out, "%s restore point %s: %s %s of %s\n", verb, rp.ID, rp.Blueprint, objectString(rp.Object), rp.Time.Format(time.RFC3339))
 	}
 	fmt.Fprintf(o.Out, "Location %s: %d restore points, %s %d, kept %d\n", o.Location, len(rps), verb, len(expired), len(rps)-len(expired))
+
 	if err := o.orphans(ctx, l, verb); err != nil {
 		return err
 	}
@@ -124,4 +132,23 @@ func (o *RetentionOptions) Run(ctx context.Context) error {
 	}
 	fmt.Fprintf(o.Out, "Location %s: kopia maintenance done\n", o.Location)
 	return nil
+}
+
+// withoutDRCopies splits expired restore points into those retention may
+// delete and those listing DR copies, which only the delete action can.
+func withoutDRCopies(expired []repository.RestorePoint) (deletable, held []repository.RestorePoint) {
+	for _, rp := range expired {
+		if drCopyCount(rp) > 0 {
+			held = append(held, rp)
+		} else {
+			deletable = append(deletable, rp)
+		}
+	}
+	return deletable, held
+}
+
+// drCopyCount is how many DR copies rp lists.
+func drCopyCount(rp repository.RestorePoint) int {
+	copies, _ := rp.Artifacts["drCopies"].([]any)
+	return len(copies)
 }
