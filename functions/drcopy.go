@@ -47,7 +47,7 @@ func (c *drCopier) copyOne(ctx context.Context, i int) (DRCopy, error) {
 	case azuredisk.MethodCopyStart:
 		cp, err = copier.CopyStart(ctx, s.SnapshotHandle, target)
 	default:
-		cp, err = c.vhdCopy(ctx, copier, s, target)
+		cp, err = c.vhdCopy(ctx, copier, i, target)
 	}
 	if errors.Is(err, azuredisk.ErrCopyFailed) && !function.Interrupted(ctx) {
 		// A failed copy is useless: delete it, so a retry starts afresh.

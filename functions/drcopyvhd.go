@@ -24,8 +24,9 @@ const (
 	keyBlob   = "vhd-blob/"
 )
 
-// vhdCopy copies snapshot s to target through a page blob.
-func (c *drCopier) vhdCopy(ctx context.Context, base azuredisk.Copier, s SnapshotRecord, target azuredisk.Target) (azuredisk.Copy, error) {
+// vhdCopy copies snapshot i to target through a page blob.
+func (c *drCopier) vhdCopy(ctx context.Context, base azuredisk.Copier, i int, target azuredisk.Target) (azuredisk.Copy, error) {
+	s := c.in.Snapshots[i]
 	src, err := azuredisk.ParseSnapshotID(s.SnapshotHandle)
 	if err != nil {
 		return azuredisk.Copy{}, function.Permanent(err)
@@ -37,6 +38,11 @@ func (c *drCopier) vhdCopy(ctx context.Context, base azuredisk.Copier, s Snapsho
 	blobs, account, err := vhdBlobs(ctx, c.rt, c.in.VHDContainer)
 	if err != nil {
 		return azuredisk.Copy{}, err
+	}
+	blobs.Progress = func(done, total int64) {
+		if total > 0 {
+			c.progress(i, float32(done)*100/float32(total))
+		}
 	}
 	accountID := c.in.StorageAccount
 	if accountID == "" {

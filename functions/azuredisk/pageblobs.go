@@ -3,6 +3,7 @@ package azuredisk
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +18,8 @@ import (
 type ContainerBlobs struct {
 	Container *container.Client
 	Poll      time.Duration // how often a copy's status is read
+	// Progress, when set, hears the bytes a copy has done of its total.
+	Progress func(done, total int64)
 }
 
 var _ PageBlobs = ContainerBlobs{}
@@ -42,6 +45,9 @@ func (c ContainerBlobs) CopyFromURL(ctx context.Context, name, source string) (i
 		p, err := pb.GetProperties(ctx, nil)
 		if err != nil {
 			return false, err
+		}
+		if done, total, ok := copyProgress(deref(p.CopyProgress)); ok && c.Progress != nil {
+			c.Progress(done, total)
 		}
 		switch st := deref(p.CopyStatus); st {
 		case blob.CopyStatusTypeSuccess:
@@ -77,4 +83,15 @@ func deref[T any](p *T) T {
 // request, whose header holds the copy source.
 func scrubSAS(err error, sas string) error {
 	return fmt.Errorf("%s", strings.ReplaceAll(err.Error(), sas, "<source SAS>"))
+}
+
+// copyProgress parses a blob's x-ms-copy-progress, "<bytes copied>/<total>".
+func copyProgress(s string) (done, total int64, ok bool) {
+	a, b, found := strings.Cut(s, "/")
+	if !found {
+		return 0, 0, false
+	}
+	d, err1 := strconv.ParseInt(a, 10, 64)
+	t, err2 := strconv.ParseInt(b, 10, 64)
+	return d, t, err1 == nil && err2 == nil
 }
