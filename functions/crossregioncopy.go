@@ -229,4 +229,3 @@ func (c *drCopier) progress(i int, pct float32) {
 	c.mu.Unlock()
 	c.rt.Progress.Report(v1alpha1.Progress{Percent: int32(sum / float32(max(n, 1)))})
 }
-
