@@ -87,6 +87,13 @@
 //     bearer token: that token or one the token endpoint issued. A missing
 //     header is 401 AuthenticationFailed, a wrong token 401
 //     InvalidAuthenticationToken.
+//   - DataPath (/localarm/v1/data) is not Azure's but a test-only door to
+//     the data, WriteDisk and ReadData for a process that cannot call them
+//     (tests/csidriver's Azure-disk personality): PUT ?id=&offset= writes
+//     the body to a disk, GET ?id=&offset=&length= reads a disk or
+//     snapshot. It checks tokens as ARM does and answers errors in ARM's
+//     envelope, but takes no api-version and is never throttled.
+//     DataClient is its client.
 //
 // Not modelled: PATCH (Update), disk attachment, upload disks (Write
 // access), VHDX, zones beyond echoing them, pagination (lists are one page)
