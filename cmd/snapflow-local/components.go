@@ -1,11 +1,18 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/tests/csidriver"
+	"github.com/snapflow/snapflow/tests/localarm"
 	"github.com/snapflow/snapflow/tests/processnode"
 )
 
@@ -15,13 +22,25 @@ const version = "v0.1.0"
 func newCSIDriver() *cobra.Command {
 	var cfg csidriver.Config
 	var endpoint string
+	var az csiAzureFlags
 	cmd := &cobra.Command{
-		Use:    "csi-driver",
-		Short:  "Serve the project's directory-backed test CSI driver",
+		Use:   "csi-driver",
+		Short: "Serve the project's directory-backed test CSI driver",
+		Long: `csi-driver serves the project's test CSI driver: volumes are directories.
+With --personality azure-disk it behaves like the Azure Disk CSI driver on
+the Azure Resource Manager at --arm-endpoint (tests/localarm): volumes are
+also managed disks and snapshots are incremental snapshots whose ARM IDs are
+the handles. Its service principal comes from the environment, never from
+flags: AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and
+AZURE_AUTHORITY_HOST (https).`,
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Version = version
+			var err error
+			if cfg.AzureDisk, err = az.config(); err != nil {
+				return err
+			}
 			return csidriver.Run(cmd.Context(), cfg, endpoint)
 		},
 	}
@@ -30,7 +49,77 @@ func newCSIDriver() *cobra.Command {
 	f.StringVar(&cfg.Name, "name", "csi.snapflow.dev", "CSI driver name")
 	f.StringVar(&cfg.NodeID, "node-id", "", "node name")
 	f.StringVar(&cfg.DataDir, "data-dir", "", "where volumes and snapshots live")
+	f.StringVar(&az.personality, "personality", "directory", "directory, or azure-disk: volumes and snapshots are also managed disks and snapshots in --arm-endpoint")
+	f.StringVar(&az.endpoint, "arm-endpoint", "", "azure-disk: the Azure Resource Manager URL, e.g. the local ARM's")
+	f.StringVar(&az.caFile, "arm-ca-file", "", "azure-disk: PEM file of certificate authorities to trust, besides the system's, for --arm-endpoint and AZURE_AUTHORITY_HOST")
+	f.StringVar(&az.subscription, "subscription", "", "azure-disk: subscription ID of the disks and snapshots")
+	f.StringVar(&az.resourceGroup, "resource-group", "", "azure-disk: resource group the driver creates disks and snapshots in")
+	f.StringVar(&az.region, "region", "", "azure-disk: the cluster's region, e.g. eastus")
 	return cmd
+}
+
+// csiAzureFlags are the csi-driver flags of the azure-disk personality.
+type csiAzureFlags struct {
+	personality, endpoint, caFile, subscription, resourceGroup, region string
+}
+
+// config is the azure-disk personality's configuration, nil for the
+// directory personality.
+func (f csiAzureFlags) config() (*csidriver.AzureDiskConfig, error) {
+	switch f.personality {
+	case "directory":
+		return nil, nil
+	case "azure-disk":
+	default:
+		return nil, fmt.Errorf("--personality %q: want directory or azure-disk", f.personality)
+	}
+	var missing []string
+	for _, fl := range []struct{ name, v string }{{"--arm-endpoint", f.endpoint}, {"--subscription", f.subscription},
+		{"--resource-group", f.resourceGroup}, {"--region", f.region}} {
+		if fl.v == "" {
+			missing = append(missing, fl.name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("--personality azure-disk needs %s", strings.Join(missing, ", "))
+	}
+	c := function.AzureCloud{
+		ResourceManager: f.endpoint, Audience: "https://management.core.windows.net/",
+		AuthorityHost: os.Getenv("AZURE_AUTHORITY_HOST"), AllowHTTP: strings.HasPrefix(f.endpoint, "http://"),
+	}
+	if f.caFile != "" {
+		var err error
+		if c.HTTPClient, err = csiHTTPClient(f.caFile); err != nil {
+			return nil, fmt.Errorf("--arm-ca-file: %w", err)
+		}
+	}
+	cred, err := csidriver.EnvironmentCredential(c)
+	if err != nil {
+		return nil, err
+	}
+	return &csidriver.AzureDiskConfig{
+		Cloud: c, Credential: cred, Subscription: f.subscription, ResourceGroup: f.resourceGroup, Region: f.region,
+		Data: &localarm.DataClient{Base: f.endpoint, HTTP: c.HTTPClient, Token: csidriver.ARMToken(cred, c.Audience)},
+	}, nil
+}
+
+// csiHTTPClient trusts the system's certificate authorities and those in
+// the PEM file caFile.
+func csiHTTPClient(caFile string) (*http.Client, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", caFile)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: tr}, nil
 }
 
 func newNode() *cobra.Command {

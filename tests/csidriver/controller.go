@@ -45,7 +45,7 @@ func (s *controllerServer) ControllerGetCapabilities(context.Context, *csi.Contr
 // CreateVolume creates an empty volume, a full copy of a snapshot or volume,
 // or a shallow read-only view of a snapshot (see the package doc). The same
 // name returns the same volume; a conflicting request returns AlreadyExists.
-func (s *controllerServer) CreateVolume(_ context.Context, req *csi.CreateVolumeRequest) (*csi.CreateVolumeResponse, error) {
+func (s *controllerServer) CreateVolume(ctx context.Context, req *csi.CreateVolumeRequest) (*csi.CreateVolumeResponse, error) {
 	if req.GetName() == "" {
 		return nil, status.Error(codes.InvalidArgument, "name is required")
 	}
@@ -56,12 +56,18 @@ func (s *controllerServer) CreateVolume(_ context.Context, req *csi.CreateVolume
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if v := d.st.volumeByName(req.GetName()); v != nil {
-		if err := sameVolume(v, req); err != nil {
+		if err := sameVolume(v, req, d.az == nil); err != nil {
 			return nil, status.Errorf(codes.AlreadyExists, "volume %q exists as %s: %v", req.GetName(), v.ID, err)
 		}
 		return &csi.CreateVolumeResponse{Volume: csiVolume(v)}, nil
 	}
-	v, err := d.createVolume(req)
+	var v *volume
+	var err error
+	if d.az != nil {
+		v, err = d.createAzureVolume(ctx, req)
+	} else {
+		v, err = d.createVolume(req)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -152,8 +158,9 @@ func fitsRange(c int64, r *csi.CapacityRange) bool {
 	return c >= r.GetRequiredBytes() && (r.GetLimitBytes() == 0 || c <= r.GetLimitBytes())
 }
 
-// sameVolume reports how req differs from the existing volume v.
-func sameVolume(v *volume, req *csi.CreateVolumeRequest) error {
+// sameVolume reports how req differs from the existing volume v; views
+// says whether read-only requests make shallow views.
+func sameVolume(v *volume, req *csi.CreateVolumeRequest, views bool) error {
 	src := req.GetVolumeContentSource()
 	snap, vol := src.GetSnapshot().GetSnapshotId(), src.GetVolume().GetVolumeId()
 	switch {
@@ -161,7 +168,7 @@ func sameVolume(v *volume, req *csi.CreateVolumeRequest) error {
 		return errors.New("different content source")
 	case !fitsRange(v.CapacityBytes, req.GetCapacityRange()):
 		return fmt.Errorf("capacity %d is outside the requested range", v.CapacityBytes)
-	case (v.ViewOf != "") != (snap != "" && allReadOnly(req.GetVolumeCapabilities())):
+	case (v.ViewOf != "") != (views && snap != "" && allReadOnly(req.GetVolumeCapabilities())):
 		return errors.New("different access modes: shallow view versus full copy")
 	case !maps.Equal(v.Parameters, req.GetParameters()):
 		return errors.New("different parameters")
@@ -189,7 +196,7 @@ func csiVolume(v *volume) *csi.Volume {
 
 // DeleteVolume removes a volume and its directory. An unknown ID succeeds;
 // a volume still staged or published fails with FailedPrecondition.
-func (s *controllerServer) DeleteVolume(_ context.Context, req *csi.DeleteVolumeRequest) (*csi.DeleteVolumeResponse, error) {
+func (s *controllerServer) DeleteVolume(ctx context.Context, req *csi.DeleteVolumeRequest) (*csi.DeleteVolumeResponse, error) {
 	id := req.GetVolumeId()
 	if id == "" {
 		return nil, status.Error(codes.InvalidArgument, "volume id is required")
@@ -198,11 +205,17 @@ func (s *controllerServer) DeleteVolume(_ context.Context, req *csi.DeleteVolume
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	v := d.st.Volumes[id]
-	if v == nil {
+	if v == nil { // the Azure Disk CSI driver deletes the disk the ID names
+		if err := d.deleteDisk(ctx, id); err != nil {
+			return nil, err
+		}
 		return &csi.DeleteVolumeResponse{}, nil
 	}
 	if at := d.mountedAt(v); at != "" {
 		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is still mounted at %s", id, at)
+	}
+	if err := d.deleteDisk(ctx, id); err != nil {
+		return nil, err
 	}
 	if v.ViewOf == "" {
 		if err := removeData(d.volumeDir(id)); err != nil {

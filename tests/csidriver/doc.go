@@ -25,4 +25,23 @@
 //
 // The GroupController service offers volume group snapshots: one snapshot
 // per source volume, all taken under the driver's lock.
+//
+// # The Azure-disk personality
+//
+// With Config.AzureDisk the driver behaves like the Azure Disk CSI driver
+// (disk.csi.azure.com) on an Azure Resource Manager, the local one of
+// tests/localarm, so that snapshots copied across regions by crossRegionCopy
+// restore as on Azure. A volume is still a directory, volumes/disk-<hash of
+// its ID>/, but also a managed disk named after the CSI name (whole GiB),
+// whose ARM ID is the volume ID. CreateSnapshot writes the directory to the
+// disk as a tar stream at offset 0 (through the local ARM's data endpoint,
+// in lexical order, so unchanged files keep their blocks) and takes an
+// incremental snapshot of the disk in the driver's region: its ARM ID is
+// the snapshot handle. CreateVolume from a snapshot, any snapshot ARM
+// knows, copies it to a new disk (ARM refuses a snapshot of another region:
+// InvalidArgument) and unpacks the disk into the directory. ListSnapshots
+// of one ID asks ARM, so a pre-provisioned VolumeSnapshotContent of a DR
+// copy is ready once provisioned and fully copied. Deletion deletes the ARM
+// resource the ID names. There are no shallow views (every restore is a
+// full copy, counted in stats.json) and no group snapshots.
 package csidriver

@@ -32,6 +32,10 @@ type Config struct {
 
 	// Logger receives one line per CSI call; nil means slog.Default().
 	Logger *slog.Logger
+
+	// AzureDisk, if set, makes volumes and snapshots managed disks and
+	// snapshots in Azure Resource Manager too (see AzureDiskConfig).
+	AzureDisk *AzureDiskConfig
 }
 
 func (c Config) validate() error {
@@ -44,6 +48,9 @@ func (c Config) validate() error {
 	if len(missing) > 0 {
 		return fmt.Errorf("csi driver config: %s must be set", strings.Join(missing, ", "))
 	}
+	if c.AzureDisk != nil {
+		return c.AzureDisk.validate()
+	}
 	return nil
 }
 
@@ -55,6 +62,8 @@ type driver struct {
 
 	mu sync.Mutex
 	st *state
+
+	az *azureDisk // nil but for the Azure-disk personality
 }
 
 func newDriver(cfg Config) (*driver, error) {
@@ -84,6 +93,11 @@ func newDriver(cfg Config) (*driver, error) {
 		log = slog.Default()
 	}
 	d := &driver{cfg: cfg, log: log.With("driver", cfg.Name), st: st}
+	if cfg.AzureDisk != nil {
+		if d.az, err = newAzureDisk(*cfg.AzureDisk); err != nil {
+			return nil, err
+		}
+	}
 	return d, d.commit()
 }
 
@@ -104,7 +118,9 @@ func Run(ctx context.Context, cfg Config, endpoint string) error {
 	csi.RegisterIdentityServer(srv, &identityServer{d: d})
 	csi.RegisterControllerServer(srv, &controllerServer{d: d})
 	csi.RegisterNodeServer(srv, &nodeServer{d: d})
-	csi.RegisterGroupControllerServer(srv, &groupServer{d: d})
+	if d.az == nil { // the Azure Disk CSI driver has no group snapshots
+		csi.RegisterGroupControllerServer(srv, &groupServer{d: d})
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()
@@ -183,10 +199,11 @@ func (s *identityServer) GetPluginInfo(context.Context, *csi.GetPluginInfoReques
 
 func (s *identityServer) GetPluginCapabilities(context.Context, *csi.GetPluginCapabilitiesRequest) (*csi.GetPluginCapabilitiesResponse, error) {
 	var caps []*csi.PluginCapability
-	for _, t := range []csi.PluginCapability_Service_Type{
-		csi.PluginCapability_Service_CONTROLLER_SERVICE,
-		csi.PluginCapability_Service_GROUP_CONTROLLER_SERVICE,
-	} {
+	types := []csi.PluginCapability_Service_Type{csi.PluginCapability_Service_CONTROLLER_SERVICE}
+	if s.d.az == nil {
+		types = append(types, csi.PluginCapability_Service_GROUP_CONTROLLER_SERVICE)
+	}
+	for _, t := range types {
 		caps = append(caps, &csi.PluginCapability{Type: &csi.PluginCapability_Service_{
 			Service: &csi.PluginCapability_Service{Type: t},
 		}})

@@ -23,7 +23,7 @@ var snapshotIDPattern = regexp.MustCompile(`^snap-[0-9a-f]{16}$`)
 // the snapshot it shows) to DataDir/snapshots/<id>. The copy is not counted
 // in Stats.BytesCopied: on the storage modelled, snapshots are
 // copy-on-write. The same name and source return the same snapshot.
-func (s *controllerServer) CreateSnapshot(_ context.Context, req *csi.CreateSnapshotRequest) (*csi.CreateSnapshotResponse, error) {
+func (s *controllerServer) CreateSnapshot(ctx context.Context, req *csi.CreateSnapshotRequest) (*csi.CreateSnapshotResponse, error) {
 	name, source := req.GetName(), req.GetSourceVolumeId()
 	switch {
 	case name == "":
@@ -43,6 +43,13 @@ func (s *controllerServer) CreateSnapshot(_ context.Context, req *csi.CreateSnap
 	v := d.st.Volumes[source]
 	if v == nil {
 		return nil, status.Errorf(codes.NotFound, "source volume %q not found", source)
+	}
+	if d.az != nil {
+		sn, err := d.createAzureSnapshot(ctx, name, v)
+		if err != nil {
+			return nil, err
+		}
+		return &csi.CreateSnapshotResponse{Snapshot: csiSnapshot(sn)}, nil
 	}
 	readyAfter, err := readyAfterParam(req.GetParameters())
 	if err != nil {
@@ -93,7 +100,7 @@ func (d *driver) takeSnapshot(name string, v *volume, groupID string) (*snapshot
 // DeleteSnapshot deletes a snapshot. An unknown ID succeeds. While shallow
 // views still show the snapshot, only its record is marked deleted; the
 // data goes with the last view (see reapSnapshot).
-func (s *controllerServer) DeleteSnapshot(_ context.Context, req *csi.DeleteSnapshotRequest) (*csi.DeleteSnapshotResponse, error) {
+func (s *controllerServer) DeleteSnapshot(ctx context.Context, req *csi.DeleteSnapshotRequest) (*csi.DeleteSnapshotResponse, error) {
 	id := req.GetSnapshotId()
 	if id == "" {
 		return nil, status.Error(codes.InvalidArgument, "snapshot id is required")
@@ -101,6 +108,16 @@ func (s *controllerServer) DeleteSnapshot(_ context.Context, req *csi.DeleteSnap
 	d := s.d
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.az != nil { // delete what the ID names, as the Azure Disk CSI driver does
+		if err := d.az.deleteARM(ctx, "snapshots", id); err != nil {
+			return nil, err
+		}
+		delete(d.st.Snapshots, id)
+		if err := d.commit(); err != nil {
+			return nil, internalErr(err)
+		}
+		return &csi.DeleteSnapshotResponse{}, nil
+	}
 	sn := d.st.liveSnapshot(id)
 	if sn == nil {
 		return &csi.DeleteSnapshotResponse{}, nil
@@ -133,15 +150,19 @@ func (d *driver) reapSnapshot(id string) error {
 // ListSnapshots lists live snapshots ordered by ID, filtered by snapshot or
 // source volume ID. next_token is the ID of the first snapshot of the next
 // page, so a page stays correct when snapshots are deleted in between.
-func (s *controllerServer) ListSnapshots(_ context.Context, req *csi.ListSnapshotsRequest) (*csi.ListSnapshotsResponse, error) {
+// With the Azure-disk personality, a snapshot ID is looked up in ARM.
+func (s *controllerServer) ListSnapshots(ctx context.Context, req *csi.ListSnapshotsRequest) (*csi.ListSnapshotsResponse, error) {
+	d := s.d
 	token := req.GetStartingToken()
+	_, azureToken := parseARMID(token, "snapshots")
 	switch {
 	case req.GetMaxEntries() < 0:
 		return nil, status.Error(codes.InvalidArgument, "max_entries must not be negative")
-	case token != "" && !snapshotIDPattern.MatchString(token):
+	case token != "" && !snapshotIDPattern.MatchString(token) && (d.az == nil || !azureToken):
 		return nil, status.Errorf(codes.Aborted, "invalid starting token %q", token)
+	case d.az != nil && req.GetSnapshotId() != "":
+		return d.az.listAzureSnapshot(ctx, req) // ARM knows snapshots made elsewhere
 	}
-	d := s.d
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var list []*snapshot

@@ -234,7 +234,12 @@ func newID(prefix string) string {
 	return prefix + "-" + hex.EncodeToString(b)
 }
 
+// volumeDir is where volume id's files are; an Azure disk's ID is an ARM
+// ID, hashed to a directory name.
 func (d *driver) volumeDir(id string) string {
+	if _, ok := parseARMID(id, "disks"); ok {
+		id = diskDirName(id)
+	}
 	return filepath.Join(d.cfg.DataDir, "volumes", id)
 }
 
