@@ -32,6 +32,15 @@ type Options struct {
 	Detached bool
 	// Progress gets one line per component as it becomes ready; may be nil.
 	Progress io.Writer
+	// Name, if set, names the cluster (one of a DR pair, e.g. "east") and
+	// its Node; empty is the default cluster.
+	Name string
+	// Region is the cluster's region, e.g. "eastus"; required with Shared.
+	Region string
+	// Shared, if set, are the shared services (StartShared) the cluster
+	// uses instead of its own Azurite; its CSI driver is then the
+	// azure-disk personality on the shared ARM, with AKS's names.
+	Shared *SharedInfo
 }
 
 // Info is what users of a running cluster need; it is saved as
@@ -46,6 +55,11 @@ type Info struct {
 	NodeName        string            `json:"nodeName"`
 	StorageClass    string            `json:"storageClass"`
 	SnapshotClass   string            `json:"snapshotClass"`
+	CSIDriver       string            `json:"csiDriver"`
+	Name            string            `json:"name,omitempty"`
+	Region          string            `json:"region,omitempty"`
+	ARMURL          string            `json:"armURL,omitempty"`        // with Options.Shared
+	ResourceGroup   string            `json:"resourceGroup,omitempty"` // of the cluster's disks, with Options.Shared
 }
 
 // Cluster is a running local cluster.
@@ -61,18 +75,20 @@ const startTimeout = 90 * time.Second
 // A component that fails to start is named in the error with the last
 // lines of its log, and everything started so far is stopped.
 func Start(ctx context.Context, o Options) (c *Cluster, err error) {
-	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	dir, err := filepath.Abs(o.Dir)
+	dir, err := prepareDir(o.Dir)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkStale(dir); err != nil {
+		if o.Name != "" {
+			return nil, fmt.Errorf("%w (for this one: `snapflow-local down --name %s`)", err, o.Name)
+		}
 		return nil, err
 	}
-	s := &starter{o: o, dir: dir, c: &Cluster{Info: Info{Dir: dir, NodeName: NodeName,
-		StorageClass: StorageClass, SnapshotClass: SnapshotClass, CSIDataDir: filepath.Join(dir, "csi", "data")}}}
+	s := &starter{o: o, dir: dir, c: &Cluster{Info: newInfo(o, dir)}}
 	defer func() {
 		if err != nil {
 			s.c.Stop()
@@ -81,8 +97,12 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 	if err := s.prepare(); err != nil {
 		return nil, err
 	}
+	azurite := s.startAzurite
+	if o.Shared != nil {
+		azurite = s.useSharedAzurite
+	}
 	for _, step := range []func(context.Context) error{
-		s.startEtcd, s.startAzurite, s.startAPIServer, s.startControllers,
+		s.startEtcd, azurite, s.startAPIServer, s.startControllers,
 		s.installObjects, s.startCSI, s.startNode,
 	} {
 		if err := step(ctx); err != nil {
@@ -105,7 +125,7 @@ type starter struct {
 
 func (s *starter) prepare() error {
 	var err error
-	if s.pki, err = newPKI(filepath.Join(s.dir, "pki")); err != nil {
+	if s.pki, err = newPKI(filepath.Join(s.dir, "pki"), s.c.NodeName); err != nil {
 		return fmt.Errorf("create certificates: %w", err)
 	}
 	if s.ports, err = freePorts(); err != nil {

@@ -125,11 +125,11 @@ func schedulerArgs(kubeconfig string, p ports) []string {
 
 func csiSocket(dir string) string { return filepath.Join(dir, "csi", "csi.sock") }
 
-func csiDriverArgs(dir string) []string {
+func csiDriverArgs(dir, node, driver string) []string {
 	return []string{"csi-driver",
 		"--endpoint=unix://" + csiSocket(dir),
 		"--data-dir=" + filepath.Join(dir, "csi", "data"),
-		"--node-id=" + NodeName, "--name=" + CSIDriverName,
+		"--node-id=" + node, "--name=" + driver,
 	}
 }
 
@@ -150,14 +150,14 @@ func azuriteArgs(dir string, p ports) []string {
 	}
 }
 
-func nodeArgs(dir, kubeconfig string, k *pki, p ports) []string {
+func nodeArgs(dir, kubeconfig, node, driver string, k *pki, p ports) []string {
 	return []string{"node",
-		"--name=" + NodeName, "--kubeconfig=" + kubeconfig,
+		"--name=" + node, "--kubeconfig=" + kubeconfig,
 		"--state-dir=" + filepath.Join(dir, "node"),
 		"--listen=127.0.0.1:" + strconv.Itoa(p.Kubelet),
 		"--tls-cert=" + k.KubeletCert, "--tls-key=" + k.KubeletKey,
 		"--apiserver-host=127.0.0.1", fmt.Sprintf("--apiserver-port=%d", p.APIServer),
 		"--ca-file=" + k.CACert,
-		"--csi-driver=" + CSIDriverName, "--csi-endpoint=unix://" + csiSocket(dir),
+		"--csi-driver=" + driver, "--csi-endpoint=unix://" + csiSocket(dir),
 	}
 }

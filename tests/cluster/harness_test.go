@@ -11,7 +11,7 @@ import (
 )
 
 func TestPKIChainsAndNames(t *testing.T) {
-	k, err := newPKI(t.TempDir())
+	k, err := newPKI(t.TempDir(), NodeName)
 	if err != nil {
 		t.Fatal(err)
 	}

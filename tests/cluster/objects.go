@@ -79,6 +79,9 @@ func ApplyCRD(ctx context.Context, dyn dynamic.Interface, file string) error {
 // driver needs none), the default StorageClass, its WaitForFirstConsumer
 // twin and the VolumeSnapshotClass.
 func (s *starter) createStorageObjects(ctx context.Context, dyn dynamic.Interface) error {
+	if s.o.Shared != nil {
+		return s.createAzureObjects(ctx, dyn)
+	}
 	storage := s.client.StorageV1()
 	driver := &storagev1.CSIDriver{
 		ObjectMeta: metav1.ObjectMeta{Name: CSIDriverName},

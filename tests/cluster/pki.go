@@ -28,8 +28,9 @@ type pki struct {
 // certValidity is long enough for any test run or developer session.
 const certValidity = 30 * 24 * time.Hour
 
-// newPKI writes a CA and the certificates the cluster needs into dir.
-func newPKI(dir string) (*pki, error) {
+// newPKI writes a CA and the certificates the cluster needs into dir; the
+// kubelet certificate names node.
+func newPKI(dir, node string) (*pki, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -67,8 +68,8 @@ func newPKI(dir string) (*pki, error) {
 		return nil, err
 	}
 	if p.KubeletCert, p.KubeletKey, err = issue("kubelet", &x509.Certificate{
-		Subject:     pkix.Name{CommonName: "system:node:" + NodeName, Organization: []string{"system:nodes"}},
-		DNSNames:    []string{"localhost", NodeName},
+		Subject:     pkix.Name{CommonName: "system:node:" + node, Organization: []string{"system:nodes"}},
+		DNSNames:    []string{"localhost", node},
 		IPAddresses: localhost,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 	}); err != nil {

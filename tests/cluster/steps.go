@@ -68,7 +68,8 @@ func (s *starter) startCSI(ctx context.Context) error {
 		return err
 	}
 	sock := csiSocket(s.dir)
-	if err := s.run(ctx, compCSIDriver, s.o.LocalExe, csiDriverArgs(s.dir), nil, fileReady(sock)); err != nil {
+	args, env := s.csiDriverCommand()
+	if err := s.run(ctx, compCSIDriver, s.o.LocalExe, args, env, fileReady(sock)); err != nil {
 		return err
 	}
 	b := s.o.Binaries
@@ -87,9 +88,9 @@ func (s *starter) startCSI(ctx context.Context) error {
 }
 
 func (s *starter) startNode(ctx context.Context) error {
-	return s.run(ctx, compNode, s.o.LocalExe, nodeArgs(s.dir, s.c.Kubeconfig, s.pki, s.ports), nil,
+	return s.run(ctx, compNode, s.o.LocalExe, nodeArgs(s.dir, s.c.Kubeconfig, s.c.NodeName, s.c.CSIDriver, s.pki, s.ports), nil,
 		func(ctx context.Context) (bool, error) {
-			n, err := s.client.CoreV1().Nodes().Get(ctx, NodeName, metav1.GetOptions{})
+			n, err := s.client.CoreV1().Nodes().Get(ctx, s.c.NodeName, metav1.GetOptions{})
 			if err != nil {
 				return false, nil
 			}
