@@ -37,6 +37,8 @@ var env struct {
 	// stopController stops the in-process controller, if a test started
 	// one (see startController).
 	stopController func()
+	// stopDR stops what startDRPair started, last first.
+	stopDR []func()
 	// controllerLog holds what the in-process controller logged, for the
 	// secret scan.
 	controllerLog lockedBuffer
@@ -89,6 +91,9 @@ func run(m *testing.M) int {
 	if code != 0 {
 		fmt.Fprintln(os.Stderr, "some tests failed; last lines of every component's log:")
 		fmt.Fprintln(os.Stderr, env.c.Logs(40))
+	}
+	for i := len(env.stopDR) - 1; i >= 0; i-- {
+		env.stopDR[i]()
 	}
 	env.c.Stop()
 	return code
