@@ -5,14 +5,22 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,8 +31,11 @@ import (
 
 	"github.com/snapflow/snapflow/cmd/kubectl-snapflow/plugin"
 	"github.com/snapflow/snapflow/engine/controller"
+	"github.com/snapflow/snapflow/engine/function"
+	"github.com/snapflow/snapflow/functions/azuredisk"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 	"github.com/snapflow/snapflow/tests/cluster"
+	"github.com/snapflow/snapflow/tests/localarm"
 )
 
 // region is one of the DR pair's clusters (east or west) and its
@@ -138,9 +149,22 @@ func (r *region) kubectl(t *testing.T, stdin string, args ...string) string {
 	return out.String()
 }
 
+// drController is a `snapflow controller` process against one region.
+type drController struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// kill stops the controller with SIGKILL and waits until it has gone.
+func (c *drController) kill() {
+	_ = c.cmd.Process.Kill()
+	<-c.done
+}
+
 // controller runs `snapflow controller` against r for namespace ns, with
-// the local Azure Resource Manager as its Azure cloud.
-func (r *region) controller(t *testing.T, sh *cluster.Shared, ns string) {
+// the local Azure Resource Manager as its Azure cloud; its log is scanned
+// for secrets when the test ends.
+func (r *region) controller(t *testing.T, sh *cluster.Shared, ns string, secrets ...string) *drController {
 	t.Helper()
 	bin, err := snapflowBinary()
 	if err != nil {
@@ -160,16 +184,115 @@ func (r *region) controller(t *testing.T, sh *cluster.Shared, ns string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
+	c := &drController{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(c.done) }()
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
+		c.kill()
 		out, _ := os.ReadFile(logFile.Name())
-		for _, leak := range leakedIn(string(out), []string{sh.ClientSecret}) {
+		for _, leak := range leakedIn(string(out), append([]string{sh.ClientSecret, repoPassword}, secrets...)) {
 			t.Errorf("%s appears in the log of the %s controller", leak, r.c.Name)
 		}
 	})
+	return c
+}
+
+// drAzure is the test's own view of the local Azure Resource Manager, as
+// the shared service principal.
+type drAzure struct {
+	sh    *cluster.Shared
+	cloud function.AzureCloud
+	cred  azcore.TokenCredential
+}
+
+func newDRAzure(t *testing.T, sh *cluster.Shared) *drAzure {
+	t.Helper()
+	pem, err := os.ReadFile(sh.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	a := &drAzure{sh: sh, cloud: function.AzureCloud{ResourceManager: sh.ARMURL, Audience: cluster.ARMAudience, AuthorityHost: sh.ARMURL + "/", HTTPClient: hc}}
+	a.cred, err = azuredisk.Credential(a.cloud, map[string][]byte{
+		azuredisk.KeyTenantID: []byte(sh.TenantID), azuredisk.KeyClientID: []byte(sh.ClientID), azuredisk.KeyClientSecret: []byte(sh.ClientSecret)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// control calls the local ARM's test-control endpoint with query and
+// decodes its answer into out (nil: none).
+func (a *drAzure) control(t *testing.T, method, query string, out any) {
+	t.Helper()
+	tok, err := a.cred.GetToken(t.Context(), policy.TokenRequestOptions{Scopes: []string{strings.TrimSuffix(cluster.ARMAudience, "/") + "/.default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, a.sh.ARMURL+localarm.ControlPath+"?"+query, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok.Token)
+	resp, err := a.cloud.HTTPClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 || (out != nil && json.NewDecoder(resp.Body).Decode(out) != nil) {
+		t.Fatalf("local ARM control %s %s: %s", method, query, resp.Status)
+	}
+}
+
+// copyBytes is what the local ARM says copy id moved.
+func (a *drAzure) copyBytes(t *testing.T, id string) int64 {
+	t.Helper()
+	var body struct{ Bytes int64 }
+	a.control(t, http.MethodGet, "copy="+url.QueryEscape(id), &body)
+	return body.Bytes
+}
+
+// throttled is how many requests the local ARM answered 429 so far.
+func (a *drAzure) throttled(t *testing.T) int {
+	t.Helper()
+	var body struct{ Throttled int }
+	a.control(t, http.MethodGet, "stats", &body)
+	return body.Throttled
+}
+
+// deleteSnapshot deletes snapshot id (the source of a copy that runs).
+func (a *drAzure) deleteSnapshot(t *testing.T, id string) {
+	t.Helper()
+	r, err := azuredisk.ParseSnapshotID(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := azuredisk.Snapshots(a.cloud, r.SubscriptionID, a.cred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (azuredisk.Copier{Snapshots: client, Poll: time.Second}).Delete(t.Context(), azuredisk.Target{Subscription: r.SubscriptionID, ResourceGroup: r.ResourceGroupName, Name: r.Name}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// drSnapshots counts the snapshots in the DR resource group.
+func (a *drAzure) drSnapshots(t *testing.T) int {
+	t.Helper()
+	client, err := azuredisk.Snapshots(a.cloud, a.sh.SubscriptionID, a.cred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for pager := client.NewListByResourceGroupPager(cluster.DRResourceGroup, nil); pager.More(); {
+		page, err := pager.NextPage(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(page.Value)
+	}
+	return n
 }
 
 // finished waits until ActionSet ns/name of r ends.
@@ -178,6 +301,16 @@ func (r *region) finished(t *testing.T, ns, name string) *v1alpha1.ActionSet {
 	return waitActionSet(t, r.cl, client.ObjectKey{Namespace: ns, Name: name}, "final", func(as *v1alpha1.ActionSet) bool {
 		return as.Status.State.Final()
 	})
+}
+
+// get reads ActionSet ns/name of r.
+func (r *region) get(t *testing.T, ns, name string) *v1alpha1.ActionSet {
+	t.Helper()
+	as := &v1alpha1.ActionSet{}
+	if err := r.cl.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name}, as); err != nil {
+		t.Fatal(err)
+	}
+	return as
 }
 
 // appPod waits for basic-app's running pod in ns of r.

@@ -7,13 +7,16 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 	"github.com/snapflow/snapflow/tests/cluster"
@@ -24,9 +27,14 @@ import (
 // on the Azure-disk class with 64 MiB of random data, backs up with
 // csi-snapshot's DR variant (snapshot, crossRegionCopy by CopyStart to
 // westus, the restore point and the app's objects on a Location in
-// westus). The east cluster is stopped entirely. In west, knowing nothing
-// of east, the restore points are listed on the Location and one is
-// restored: the app runs with its data byte-identical up to the cut.
+// westus). After a 1% change a second backup's copy moves only the
+// changed blocks, though the controller is killed while it copies (the
+// restarted one adopts the copy: no second DR snapshot). A wrong client
+// secret fails at once with Entra ID's error and leaks nowhere; a 429 is
+// retried; a source deleted mid-copy fails with CopySourceNotFound. Then the
+// east cluster is stopped entirely. In west, knowing nothing of east, the
+// restore points are listed on the Location and the second is restored:
+// the app runs with its data byte-identical up to the cut.
 func TestDisasterRecovery(t *testing.T) {
 	sh, east, west := startDRPair(t)
 	const sets, app = "dr-sets", "dr-app"
@@ -36,34 +44,88 @@ func TestDisasterRecovery(t *testing.T) {
 	east.namespace(t, app)
 	east.libraryBlueprint(t, sets, "csi-snapshot")
 	east.drLocation(t, sh, sets, container)
-	east.controller(t, sh, sets)
-	pod := drBasicApp(t, east, app)
-	blobSum := east.exec(t, app, pod, "head -c 67108864 /dev/urandom > /data/blob && sha256sum /data/blob | cut -d' ' -f1")
-
-	backup := &v1alpha1.ActionSet{
-		ObjectMeta: metav1.ObjectMeta{Namespace: sets, Name: "dr-backup"},
-		Spec: v1alpha1.ActionSetSpec{
-			Blueprint: v1alpha1.BlueprintReference{Name: "csi-snapshot"}, Action: "backup",
-			Object:   v1alpha1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: app, Name: "basic-app"},
-			Location: &v1alpha1.LocalObjectReference{Name: "dr"},
-			Params: jsonArgs(t, fmt.Sprintf(`{"drRegion": "westus", "drResourceGroup": %q, "drMethod": "copyStart", "drCredentials": "azure"}`,
-				cluster.DRResourceGroup)),
-		},
-	}
-	if err := east.cl.Create(t.Context(), backup); err != nil {
+	wrongSecret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: sets, Name: "azure-wrong"}, StringData: map[string]string{
+		"azureTenantID": sh.TenantID, "azureClientID": sh.ClientID, "azureClientSecret": wrongClientSecret}}
+	if _, err := east.kube.CoreV1().Secrets(sets).Create(t.Context(), wrongSecret, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	done := east.finished(t, sets, backup.Name)
+	ctrl := east.controller(t, sh, sets, wrongClientSecret)
+	az := newDRAzure(t, sh)
+	pod := drBasicApp(t, east, app)
+	east.exec(t, app, pod, "head -c 67108864 /dev/urandom > /data/blob")
+
+	// Throttled by Resource Manager (429, Retry-After), the copy goes on.
+	az.control(t, http.MethodPost, "throttle=3", nil)
+	first := drBackup(t, east, sets, app, "dr-backup", "azure")
+	mustSucceed(t, first)
+	if n := az.throttled(t); n != 3 {
+		t.Errorf("the local ARM throttled %d requests, want the 3 asked for", n)
+	}
+	copies := drCopiesOf(t, first)
+	full := az.copyBytes(t, copies[0].SnapshotID)
+	if full < 64<<20 {
+		t.Errorf("the first copy moved %d bytes, want at least the 64 MiB written", full)
+	}
+
+	// 1% of the data changes; the controller is killed while the second
+	// copy runs, and the restarted one adopts it: one more DR snapshot,
+	// holding only the changed bytes' blocks.
+	blobSum := east.exec(t, app, pod, "head -c 655360 /dev/urandom | dd of=/data/blob bs=65536 seek=160 conv=notrunc 2>/dev/null; sha256sum /data/blob | cut -d' ' -f1")
+	second := drBackupStarted(t, east, sets, app, "dr-backup-2", "azure")
+	waitActionSet(t, east.cl, client.ObjectKey{Namespace: sets, Name: second}, "in phase dr", func(as *v1alpha1.ActionSet) bool {
+		return as.Status.CurrentPhase == "dr"
+	})
+	eventually(t, "the second copy started", func(context.Context) (bool, error) { return az.drSnapshots(t) == 2, nil })
+	ctrl.kill()
+	if as := east.get(t, sets, second); as.Status.CurrentPhase != "dr" || as.Status.State.Final() {
+		t.Fatalf("the controller was killed after the copy (%s, phase %q), not during it", as.Status.State, as.Status.CurrentPhase)
+	}
+	east.controller(t, sh, sets, wrongClientSecret)
+	done := east.finished(t, sets, second)
 	mustSucceed(t, done)
-	var copies []struct {
-		SnapshotID, Method, Region string
-		Bytes                      int64
+	copies = drCopiesOf(t, done)
+	if n := az.drSnapshots(t); n != 2 {
+		t.Errorf("%d snapshots in the DR resource group after two backups, want 2: a resumed copy must not start another", n)
 	}
-	phaseOutput(t, done, "dr", "copies", &copies)
-	if len(copies) != 1 || copies[0].Method != "copyStart" || copies[0].Region != "westus" ||
-		!strings.Contains(strings.ToLower(copies[0].SnapshotID), "/resourcegroups/"+cluster.DRResourceGroup+"/") {
-		t.Fatalf("DR copies = %+v, want one copyStart copy in %s", copies, cluster.DRResourceGroup)
+	if moved := az.copyBytes(t, copies[0].SnapshotID); moved <= 0 || moved > full/10 {
+		t.Errorf("the copy after a 1%% change moved %d bytes of %d, want only the changed blocks", moved, full)
 	}
+
+	// A source deleted while its copy runs fails the copy with Azure's
+	// CopySourceNotFound, and the useless copy is deleted.
+	gone := drBackupStarted(t, east, sets, app, "dr-source-gone", "azure")
+	var source string
+	waitActionSet(t, east.cl, client.ObjectKey{Namespace: sets, Name: gone}, "in phase dr", func(as *v1alpha1.ActionSet) bool {
+		if as.Status.CurrentPhase != "dr" {
+			return false
+		}
+		var s []snapshotOut
+		phaseOutput(t, as, "snap", "snapshots", &s)
+		source = s[0].SnapshotHandle
+		return true
+	})
+	eventually(t, "the third copy started", func(context.Context) (bool, error) { return az.drSnapshots(t) == 3, nil })
+	az.deleteSnapshot(t, source)
+	failed := east.finished(t, sets, gone)
+	if failed.Status.State != v1alpha1.ActionSetFailed || !strings.Contains(failed.Status.Message, `phase "dr"`) || !strings.Contains(failed.Status.Message, "CopySourceNotFound") {
+		t.Errorf("with the source deleted mid-copy: %s %q, want Failed in phase dr saying CopySourceNotFound", failed.Status.State, failed.Status.Message)
+	}
+	if n := az.drSnapshots(t); n != 2 {
+		t.Errorf("%d snapshots in the DR resource group after the failed copy, want it deleted (2)", n)
+	}
+
+	// A wrong client secret fails the copy at once, with the error of
+	// Entra ID, and the secret appears nowhere.
+	wrong := drBackup(t, east, sets, app, "dr-wrong-secret", "azure-wrong")
+	if wrong.Status.State != v1alpha1.ActionSetFailed || !strings.Contains(wrong.Status.Message, `phase "dr"`) || !strings.Contains(wrong.Status.Message, "AADSTS7000215") {
+		t.Errorf("with a wrong client secret: %s %q, want Failed in phase dr saying AADSTS7000215", wrong.Status.State, wrong.Status.Message)
+	}
+	for _, what := range []string{"actionsets.snapflow.dev", "events"} {
+		for _, leak := range leakedIn(east.kubectl(t, "", "get", what, "-n", sets, "-o", "json"), []string{sh.ClientSecret, wrongClientSecret, repoPassword}) {
+			t.Errorf("%s appears in %s of east's %s", leak, what, sets)
+		}
+	}
+
 	var snaps []snapshotOut
 	phaseOutput(t, done, "snap", "snapshots", &snaps)
 	cut := parseTime(t, snaps[0].CreationTime)
@@ -99,6 +161,54 @@ func TestDisasterRecovery(t *testing.T) {
 			t.Errorf("%s appears in %s of west's %s", leak, what, sets)
 		}
 	}
+}
+
+// wrongClientSecret is the secret of the Secret azure-wrong.
+const wrongClientSecret = "e2e-Wrong-client-5ecret-must-not-leak"
+
+// drBackup runs csi-snapshot's DR variant on basic-app with the Azure
+// credentials of Secret credentials, and waits until it ends.
+func drBackup(t *testing.T, r *region, sets, app, name, credentials string) *v1alpha1.ActionSet {
+	t.Helper()
+	return r.finished(t, sets, drBackupStarted(t, r, sets, app, name, credentials))
+}
+
+// drBackupStarted creates the ActionSet of drBackup and returns its name.
+func drBackupStarted(t *testing.T, r *region, sets, app, name, credentials string) string {
+	t.Helper()
+	as := &v1alpha1.ActionSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: sets, Name: name},
+		Spec: v1alpha1.ActionSetSpec{
+			Blueprint: v1alpha1.BlueprintReference{Name: "csi-snapshot"}, Action: "backup",
+			Object:   v1alpha1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: app, Name: "basic-app"},
+			Location: &v1alpha1.LocalObjectReference{Name: "dr"},
+			Params: jsonArgs(t, fmt.Sprintf(`{"drRegion": "westus", "drResourceGroup": %q, "drMethod": "copyStart", "drCredentials": %q}`,
+				cluster.DRResourceGroup, credentials)),
+		},
+	}
+	if err := r.cl.Create(t.Context(), as); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// drCopy is what the tests read of crossRegionCopy's outputs.
+type drCopy struct {
+	SnapshotID, Method, Region string
+	Bytes                      int64
+}
+
+// drCopiesOf is the dr phase's one copy, checked to be a copyStart copy in
+// the DR resource group.
+func drCopiesOf(t *testing.T, as *v1alpha1.ActionSet) []drCopy {
+	t.Helper()
+	var copies []drCopy
+	phaseOutput(t, as, "dr", "copies", &copies)
+	if len(copies) != 1 || copies[0].Method != "copyStart" || copies[0].Region != "westus" ||
+		!strings.Contains(strings.ToLower(copies[0].SnapshotID), "/resourcegroups/"+cluster.DRResourceGroup+"/") {
+		t.Fatalf("DR copies of %s = %+v, want one copyStart copy in %s", as.Name, copies, cluster.DRResourceGroup)
+	}
+	return copies
 }
 
 // drBasicApp deploys basic-app into ns of r on the cluster's default

@@ -87,6 +87,8 @@
 //     bearer token: that token or one the token endpoint issued. A missing
 //     header is 401 AuthenticationFailed, a wrong token 401
 //     InvalidAuthenticationToken.
+//   - ControlPath (/localarm/v1/control) is not Azure's either: an e2e test
+//     in another process reads CopyBytes and calls Throttle through it.
 //   - DataPath (/localarm/v1/data) is not Azure's but a test-only door to
 //     the data, WriteDisk and ReadData for a process that cannot call them
 //     (tests/csidriver's Azure-disk personality): PUT ?id=&offset= writes

@@ -139,7 +139,9 @@ func New(opt Options) *Server {
 
 // Handler returns the HTTP handler of s, for httptest.NewServer (or
 // NewTLSServer, which azidentity's token requests need), DataPath included.
-func (s *Server) Handler() http.Handler { return s.withData(http.HandlerFunc(s.serveHTTP)) }
+func (s *Server) Handler() http.Handler {
+	return s.withControl(s.withData(http.HandlerFunc(s.serveHTTP)))
+}
 
 // Start serves s on addr (e.g. "127.0.0.1:0") over plain HTTP and returns
 // its URL, the endpoint for cloud.ResourceManager.
