@@ -243,16 +243,18 @@ func (a *azureDisk) getSnapshot(ctx context.Context, id string) (*armcompute.Sna
 	return &resp.Snapshot, nil
 }
 
-// createAzureSnapshot packs v onto its disk and snapshots the disk,
-// incrementally, in the driver's region. The caller holds d.mu.
-func (d *driver) createAzureSnapshot(ctx context.Context, name string, v *volume) (*snapshot, error) {
+// createAzureSnapshot packs v onto its disk and snapshots the disk in the
+// driver's region: incrementally unless the class says incremental:
+// "false", as the Azure Disk CSI driver's parameter does. The caller holds
+// d.mu.
+func (d *driver) createAzureSnapshot(ctx context.Context, name string, v *volume, incremental bool) (*snapshot, error) {
 	if err := d.packVolume(ctx, v); err != nil {
 		return nil, err
 	}
 	a := d.az
 	p, err := a.snaps.BeginCreateOrUpdate(ctx, a.cfg.ResourceGroup, armName(name), armcompute.Snapshot{
 		Location: to.Ptr(a.cfg.Region),
-		Properties: &armcompute.SnapshotProperties{Incremental: to.Ptr(true), CreationData: &armcompute.CreationData{
+		Properties: &armcompute.SnapshotProperties{Incremental: to.Ptr(incremental), CreationData: &armcompute.CreationData{
 			CreateOption: to.Ptr(armcompute.DiskCreateOptionCopy), SourceResourceID: to.Ptr(v.ID),
 		}},
 	}, nil)

@@ -45,7 +45,7 @@ func (s *controllerServer) CreateSnapshot(ctx context.Context, req *csi.CreateSn
 		return nil, status.Errorf(codes.NotFound, "source volume %q not found", source)
 	}
 	if d.az != nil {
-		sn, err := d.createAzureSnapshot(ctx, name, v)
+		sn, err := d.createAzureSnapshot(ctx, name, v, req.GetParameters()["incremental"] != "false")
 		if err != nil {
 			return nil, err
 		}

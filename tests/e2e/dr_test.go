@@ -13,11 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/snapflow/snapflow/functions/kopia/azureblob"
 	"github.com/snapflow/snapflow/schema/v1alpha1"
 	"github.com/snapflow/snapflow/tests/cluster"
 )
@@ -61,7 +64,7 @@ func TestDisasterRecovery(t *testing.T) {
 	if n := az.throttled(t); n != 3 {
 		t.Errorf("the local ARM throttled %d requests, want the 3 asked for", n)
 	}
-	copies := drCopiesOf(t, first)
+	copies := drCopiesOf(t, first, "copyStart")
 	full := az.copyBytes(t, copies[0].SnapshotID)
 	if full < 64<<20 {
 		t.Errorf("the first copy moved %d bytes, want at least the 64 MiB written", full)
@@ -83,7 +86,7 @@ func TestDisasterRecovery(t *testing.T) {
 	east.controller(t, sh, sets, wrongClientSecret)
 	done := east.finished(t, sets, second)
 	mustSucceed(t, done)
-	copies = drCopiesOf(t, done)
+	copies = drCopiesOf(t, done, "copyStart")
 	if n := az.drSnapshots(t); n != 2 {
 		t.Errorf("%d snapshots in the DR resource group after two backups, want 2: a resumed copy must not start another", n)
 	}
@@ -126,6 +129,23 @@ func TestDisasterRecovery(t *testing.T) {
 		}
 	}
 
+	// A full snapshot (which CopyStart cannot take) goes as a VHD through
+	// a page blob of the DR Location; no access stays granted and no blob
+	// stays behind.
+	fullClass(t, east)
+	vhd := drBackup(t, east, sets, app, "dr-vhd", "azure", `"volumeSnapshotClass": "csi-azuredisk-full"`, `"drMethod": "auto"`)
+	mustSucceed(t, vhd)
+	drCopiesOf(t, vhd, "vhd")
+	var stats struct{ ActiveSAS int }
+	az.control(t, http.MethodGet, "stats", &stats)
+	if stats.ActiveSAS != 0 {
+		t.Errorf("%d grants of access still open after the VHD copy", stats.ActiveSAS)
+	}
+	if n := vhdBlobs(t, sh); n != 0 {
+		t.Errorf("%d page blobs left in the DR Location's vhdcontainers", n)
+	}
+	vhdPoint := artifactString(t, vhd, "restorePoint")
+
 	var snaps []snapshotOut
 	phaseOutput(t, done, "snap", "snapshots", &snaps)
 	cut := parseTime(t, snaps[0].CreationTime)
@@ -156,6 +176,13 @@ func TestDisasterRecovery(t *testing.T) {
 		t.Errorf("the restored blob's sha256 is %s, the backed-up one's %s", strings.TrimSpace(got), strings.TrimSpace(blobSum))
 	}
 	compareLines(t, original, strings.Fields(west.exec(t, app, pod, "cat /data/date.txt")), cut, objects.StartTime.Time)
+	// The VHD copy restores too, into another namespace.
+	created = strings.TrimSpace(west.kubectl(t, "", "snapflow", "restore", "--location", "dr", "--restore-point", vhdPoint, "-n", sets, "--to-namespace", app+"-vhd"))
+	mustSucceed(t, west.finished(t, sets, created))
+	vhdPod := west.appPod(t, app+"-vhd")
+	if got := west.exec(t, app+"-vhd", vhdPod, "sha256sum /data/blob | cut -d' ' -f1"); got != blobSum {
+		t.Errorf("the blob restored from the VHD copy has sha256 %s, want %s", strings.TrimSpace(got), strings.TrimSpace(blobSum))
+	}
 	for _, what := range []string{"actionsets.snapflow.dev", "events"} {
 		for _, leak := range leakedIn(west.kubectl(t, "", "get", what, "-n", sets, "-o", "json"), []string{sh.ClientSecret, repoPassword}) {
 			t.Errorf("%s appears in %s of west's %s", leak, what, sets)
@@ -168,13 +195,14 @@ const wrongClientSecret = "e2e-Wrong-client-5ecret-must-not-leak"
 
 // drBackup runs csi-snapshot's DR variant on basic-app with the Azure
 // credentials of Secret credentials, and waits until it ends.
-func drBackup(t *testing.T, r *region, sets, app, name, credentials string) *v1alpha1.ActionSet {
+func drBackup(t *testing.T, r *region, sets, app, name, credentials string, extra ...string) *v1alpha1.ActionSet {
 	t.Helper()
-	return r.finished(t, sets, drBackupStarted(t, r, sets, app, name, credentials))
+	return r.finished(t, sets, drBackupStarted(t, r, sets, app, name, credentials, extra...))
 }
 
-// drBackupStarted creates the ActionSet of drBackup and returns its name.
-func drBackupStarted(t *testing.T, r *region, sets, app, name, credentials string) string {
+// drBackupStarted creates the ActionSet of drBackup and returns its name;
+// extra params (JSON members) override the defaults.
+func drBackupStarted(t *testing.T, r *region, sets, app, name, credentials string, extra ...string) string {
 	t.Helper()
 	as := &v1alpha1.ActionSet{
 		ObjectMeta: metav1.ObjectMeta{Namespace: sets, Name: name},
@@ -182,8 +210,8 @@ func drBackupStarted(t *testing.T, r *region, sets, app, name, credentials strin
 			Blueprint: v1alpha1.BlueprintReference{Name: "csi-snapshot"}, Action: "backup",
 			Object:   v1alpha1.ObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Namespace: app, Name: "basic-app"},
 			Location: &v1alpha1.LocalObjectReference{Name: "dr"},
-			Params: jsonArgs(t, fmt.Sprintf(`{"drRegion": "westus", "drResourceGroup": %q, "drMethod": "copyStart", "drCredentials": %q}`,
-				cluster.DRResourceGroup, credentials)),
+			Params: jsonArgs(t, fmt.Sprintf(`{"drRegion": "westus", "drResourceGroup": %q, "drCredentials": %q, %s}`,
+				cluster.DRResourceGroup, credentials, strings.Join(append([]string{`"drMethod": "copyStart"`}, extra...), ", "))),
 		},
 	}
 	if err := r.cl.Create(t.Context(), as); err != nil {
@@ -200,13 +228,13 @@ type drCopy struct {
 
 // drCopiesOf is the dr phase's one copy, checked to be a copyStart copy in
 // the DR resource group.
-func drCopiesOf(t *testing.T, as *v1alpha1.ActionSet) []drCopy {
+func drCopiesOf(t *testing.T, as *v1alpha1.ActionSet, method string) []drCopy {
 	t.Helper()
 	var copies []drCopy
 	phaseOutput(t, as, "dr", "copies", &copies)
-	if len(copies) != 1 || copies[0].Method != "copyStart" || copies[0].Region != "westus" ||
+	if len(copies) != 1 || copies[0].Method != method || copies[0].Region != "westus" ||
 		!strings.Contains(strings.ToLower(copies[0].SnapshotID), "/resourcegroups/"+cluster.DRResourceGroup+"/") {
-		t.Fatalf("DR copies of %s = %+v, want one copyStart copy in %s", as.Name, copies, cluster.DRResourceGroup)
+		t.Fatalf("DR copies of %s = %+v, want one %s copy in %s", as.Name, copies, method, cluster.DRResourceGroup)
 	}
 	return copies
 }
@@ -258,4 +286,41 @@ func randomHex(t *testing.T, n int) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// fullClass is a VolumeSnapshotClass of the Azure-disk driver whose
+// snapshots are full, not incremental.
+func fullClass(t *testing.T, r *region) {
+	t.Helper()
+	vsc := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotClass",
+		"metadata": map[string]any{"name": "csi-azuredisk-full"},
+		"driver":   r.c.CSIDriver, "deletionPolicy": "Delete",
+		"parameters": map[string]any{"incremental": "false"},
+	}}
+	if _, err := r.dyn.Resource(cluster.VolumeSnapshotClassGVR).Create(t.Context(), vsc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// vhdBlobs counts the blobs in the DR Location's vhdcontainers.
+func vhdBlobs(t *testing.T, sh *cluster.Shared) int {
+	t.Helper()
+	c, err := azureblob.ContainerClient(&azureblob.Options{Endpoint: sh.AzuriteEndpoint + "/westus", AccountName: "westus",
+		AccountKey: sh.AzuriteAccounts["westus"], Container: "vhdcontainers"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for pager := c.NewListBlobsFlatPager(nil); pager.More(); {
+		page, err := pager.NextPage(t.Context())
+		if bloberror.HasCode(err, bloberror.ContainerNotFound) {
+			return 0
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(page.Segment.BlobItems)
+	}
+	return n
 }
