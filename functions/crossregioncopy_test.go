@@ -287,3 +287,16 @@ func TestCrossRegionCopySourceDeletedLocalARM(t *testing.T) {
 		t.Errorf("%d snapshots left in the DR group, want the failed copy deleted", len(page.Value))
 	}
 }
+
+func TestRevokeKey(t *testing.T) {
+	id := "/subscriptions/s/resourceGroups/east/providers/Microsoft.Compute/snapshots/data"
+	for _, tc := range []struct{ secret string }{{"azure"}, {""}} {
+		secret, got, err := revokeKey(keyRevoke + tc.secret + "/" + id)
+		if err != nil || secret != tc.secret || got != id {
+			t.Errorf("revokeKey with secret %q: %q, %q, %v; want %q, %q", tc.secret, secret, got, err, tc.secret, id)
+		}
+	}
+	if _, _, err := revokeKey(keyRevoke + "azure"); err == nil {
+		t.Error("a key without a source ID parsed")
+	}
+}

@@ -86,15 +86,15 @@ func vhdBlobs(ctx context.Context, rt *function.Runtime, container string) (azur
 func releaseDRCopy(ctx context.Context, rt *function.Runtime, key string) error {
 	switch {
 	case strings.HasPrefix(key, keyRevoke):
-		secret, id, ok := strings.Cut(strings.TrimPrefix(key, keyRevoke), "/")
-		if !ok {
-			return function.Permanent(fmt.Errorf("cleanup key %q has no source", key))
+		secret, id, err := revokeKey(key)
+		if err != nil {
+			return function.Permanent(err)
 		}
 		cred, err := azureCredential(ctx, rt, secret)
 		if err != nil {
 			return err
 		}
-		src, err := azuredisk.ParseSnapshotID("/" + strings.TrimPrefix(id, "/"))
+		src, err := azuredisk.ParseSnapshotID(id)
 		if err != nil {
 			return function.Permanent(err)
 		}
@@ -102,7 +102,7 @@ func releaseDRCopy(ctx context.Context, rt *function.Runtime, key string) error 
 		if err != nil {
 			return function.Permanent(err)
 		}
-		return azuredisk.Revoke(ctx, client, "/"+strings.TrimPrefix(id, "/"), time.Second)
+		return azuredisk.Revoke(ctx, client, id, time.Second)
 	case strings.HasPrefix(key, keyBlob):
 		container, name, ok := strings.Cut(strings.TrimPrefix(key, keyBlob), "/")
 		if !ok {
@@ -115,4 +115,14 @@ func releaseDRCopy(ctx context.Context, rt *function.Runtime, key string) error 
 		return blobs.Delete(ctx, name)
 	}
 	return function.Permanent(fmt.Errorf("crossRegionCopy: unknown cleanup key %q", key))
+}
+
+// revokeKey splits a keyRevoke cleanup key into the credentials Secret
+// (maybe empty) and the source snapshot's ARM ID.
+func revokeKey(key string) (secret, id string, err error) {
+	secret, id, ok := strings.Cut(strings.TrimPrefix(key, keyRevoke), "/")
+	if !ok || !strings.HasPrefix(key, keyRevoke) || strings.Trim(id, "/") == "" {
+		return "", "", fmt.Errorf("cleanup key %q is not %s<credentials>/<source ID>", key, keyRevoke)
+	}
+	return secret, "/" + strings.TrimLeft(id, "/"), nil
 }

@@ -1,15 +1,13 @@
 package main
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/snapflow/snapflow/cmd/internal/cli"
 	"github.com/snapflow/snapflow/engine/function"
 	"github.com/snapflow/snapflow/tests/csidriver"
 	"github.com/snapflow/snapflow/tests/localarm"
@@ -89,7 +87,7 @@ func (f csiAzureFlags) config() (*csidriver.AzureDiskConfig, error) {
 	}
 	if f.caFile != "" {
 		var err error
-		if c.HTTPClient, err = csiHTTPClient(f.caFile); err != nil {
+		if c.HTTPClient, err = cli.HTTPClientTrusting(f.caFile); err != nil {
 			return nil, fmt.Errorf("--arm-ca-file: %w", err)
 		}
 	}
@@ -101,25 +99,6 @@ func (f csiAzureFlags) config() (*csidriver.AzureDiskConfig, error) {
 		Cloud: c, Credential: cred, Subscription: f.subscription, ResourceGroup: f.resourceGroup, Region: f.region,
 		Data: &localarm.DataClient{Base: f.endpoint, HTTP: c.HTTPClient, Token: csidriver.ARMToken(cred, c.Audience)},
 	}, nil
-}
-
-// csiHTTPClient trusts the system's certificate authorities and those in
-// the PEM file caFile.
-func csiHTTPClient(caFile string) (*http.Client, error) {
-	pem, err := os.ReadFile(caFile)
-	if err != nil {
-		return nil, err
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s holds no PEM certificate", caFile)
-	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	return &http.Client{Transport: tr}, nil
 }
 
 func newNode() *cobra.Command {

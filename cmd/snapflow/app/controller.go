@@ -2,11 +2,7 @@ package app
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
-	"net/http"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -118,30 +114,11 @@ func (o *ControllerOptions) Complete(_ []string) error {
 		return cli.Usagef("cluster configuration: %w", err)
 	}
 	if o.AzureCAFile != "" {
-		if o.Azure.HTTPClient, err = httpClientTrusting(o.AzureCAFile); err != nil {
+		if o.Azure.HTTPClient, err = cli.HTTPClientTrusting(o.AzureCAFile); err != nil {
 			return cli.Usagef("--azure-ca-file: %w", err)
 		}
 	}
 	return nil
-}
-
-// httpClientTrusting is an HTTP client that trusts the system's
-// certificate authorities and those in the PEM file caFile.
-func httpClientTrusting(caFile string) (*http.Client, error) {
-	pem, err := os.ReadFile(caFile)
-	if err != nil {
-		return nil, err
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s holds no PEM certificate", caFile)
-	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	return &http.Client{Transport: tr}, nil
 }
 
 // Validate checks the flags.
