@@ -316,21 +316,7 @@ func (r *region) get(t *testing.T, ns, name string) *v1alpha1.ActionSet {
 // appPod waits for basic-app's running pod in ns of r.
 func (r *region) appPod(t *testing.T, ns string) string {
 	t.Helper()
-	var name string
-	eventually(t, "basic-app pod running in "+r.c.Name+"/"+ns, func(ctx context.Context) (bool, error) {
-		list, err := r.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=basic-app"})
-		if err != nil {
-			return false, err
-		}
-		for _, p := range list.Items {
-			if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
-				name = p.Name
-				return true, nil
-			}
-		}
-		return false, nil
-	})
-	return name
+	return appPodOf(t, r.kube, r.c.Name, ns)
 }
 
 // exec runs a shell script in basic-app's container.

@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -101,9 +102,16 @@ func basicApp(t *testing.T, ns, storageClass string) string {
 // appPod waits for basic-app's running pod and returns its name.
 func appPod(t *testing.T, ns string) string {
 	t.Helper()
+	return appPodOf(t, env.kube, "", ns)
+}
+
+// appPodOf waits for basic-app's running pod in ns of the cluster kube
+// reaches; clusterName, empty for the default cluster, is for messages.
+func appPodOf(t *testing.T, kube kubernetes.Interface, clusterName, ns string) string {
+	t.Helper()
 	var name string
-	eventually(t, "basic-app pod running in "+ns, func(ctx context.Context) (bool, error) {
-		list, err := env.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=basic-app"})
+	eventually(t, "basic-app pod running in "+strings.TrimPrefix(clusterName+"/"+ns, "/"), func(ctx context.Context) (bool, error) {
+		list, err := kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=basic-app"})
 		if err != nil {
 			return false, err
 		}
